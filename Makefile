@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else they need is
+# installed by `make install` (a venv for Python, npm for the pinned Azurite).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 7071
+PYTEST_ARGS ?=
+
+.PHONY: install run test bench clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+local.settings.json:
+	cp local.settings.example.json local.settings.json
+
+run: install local.settings.json
+	$(PY) -m tools.devtoken --ensure-keys
+	$(PY) -m tools.azurite --default-ports --location .azurite --keep-settings -- \
+		$(PY) -m tools.serve --port $(PORT)
+
+test: install
+	$(PY) -m tools.azurite -- $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m tools.azurite -- $(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .azurite .devkeys .pytest_cache .hypothesis

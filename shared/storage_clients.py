@@ -1,0 +1,158 @@
+"""One factory for the application's storage clients, created once per process.
+
+``CorrespondenceStorage`` is either a connection string (any Azurite ports) or, in Azure,
+identity-based settings ``CorrespondenceStorage__blobServiceUri`` / ``__queueServiceUri``
+(+ ``__clientId``) used with a managed identity. It falls back to ``AzureWebJobsStorage``.
+
+Two retry profiles: the request path fails fast (an outage answers 503 within seconds instead
+of after the SDK's default minute of retries); background work (queue consumers, sweeper) is
+patient, since nobody waits on it and the queue retries anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from shared import settings
+
+if TYPE_CHECKING:  # the SDKs are imported on first use: cold start matters
+    from azure.storage.blob import BlobServiceClient
+    from azure.storage.queue import QueueServiceClient
+
+Profile = Literal["request", "background"]
+
+CORRESPONDENCES_CONTAINER = "correspondences"
+ATTACHMENTS_CONTAINER = "attachments"
+ATTACHMENT_RECORDS_CONTAINER = "attachment-records"
+PUBLISH_QUEUE = "correspondence-publish"
+CONTAINERS = (CORRESPONDENCES_CONTAINER, ATTACHMENTS_CONTAINER, ATTACHMENT_RECORDS_CONTAINER)
+QUEUES = (PUBLISH_QUEUE, f"{PUBLISH_QUEUE}-poison")
+
+# Enough connections for the worker's thread pool plus parallel block uploads.
+_POOL_SIZE = 64
+
+
+@dataclass(frozen=True)
+class _Target:
+    connection_string: str | None
+    blob_uri: str | None
+    queue_uri: str | None
+    client_id: str | None
+
+
+def _target() -> _Target:
+    for name in (settings.CORRESPONDENCE_STORAGE, settings.AZURE_WEBJOBS_STORAGE):
+        value = settings.get(name)
+        if value:
+            return _Target(value, None, None, None)
+        blob_uri = settings.get(f"{name}__blobServiceUri")
+        queue_uri = settings.get(f"{name}__queueServiceUri")
+        if blob_uri or queue_uri:
+            return _Target(None, blob_uri, queue_uri, settings.get(f"{name}__clientId"))
+    raise settings.MissingSettingError(settings.CORRESPONDENCE_STORAGE)
+
+
+def _client_options(profile: Profile) -> dict[str, object]:
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.storage.blob import ExponentialRetry
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=_POOL_SIZE, pool_maxsize=_POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    if profile == "request":
+        retry = ExponentialRetry(initial_backoff=0.2, increment_base=2, retry_total=2, random_jitter_range=0.1)
+        transport = RequestsTransport(session=session, session_owner=False, connection_timeout=2, read_timeout=20)
+    else:
+        retry = ExponentialRetry(initial_backoff=1, increment_base=3, retry_total=4)
+        transport = RequestsTransport(session=session, session_owner=False, connection_timeout=5, read_timeout=60)
+    return {"retry_policy": retry, "transport": transport}
+
+
+_lock = threading.Lock()
+_blob_clients: dict[tuple[_Target, Profile], "BlobServiceClient"] = {}
+_queue_clients: dict[tuple[_Target, Profile], "QueueServiceClient"] = {}
+_credentials: dict[str | None, object] = {}
+
+
+def _credential(target: _Target) -> object:
+    if target.client_id not in _credentials:
+        from azure.identity import ManagedIdentityCredential
+
+        _credentials[target.client_id] = ManagedIdentityCredential(client_id=target.client_id)
+    return _credentials[target.client_id]
+
+
+def blob_service(profile: Profile = "request") -> "BlobServiceClient":
+    target = _target()
+    key = (target, profile)
+    client = _blob_clients.get(key)
+    if client is None:
+        with _lock:
+            client = _blob_clients.get(key)
+            if client is None:
+                from azure.storage.blob import BlobServiceClient
+
+                if target.connection_string:
+                    client = BlobServiceClient.from_connection_string(target.connection_string, **_client_options(profile))
+                else:
+                    if not target.blob_uri:
+                        raise settings.MissingSettingError(f"{settings.CORRESPONDENCE_STORAGE}__blobServiceUri")
+                    client = BlobServiceClient(target.blob_uri, credential=_credential(target), **_client_options(profile))
+                _blob_clients[key] = client
+    return client
+
+
+def queue_service(profile: Profile = "request") -> "QueueServiceClient":
+    target = _target()
+    key = (target, profile)
+    client = _queue_clients.get(key)
+    if client is None:
+        with _lock:
+            client = _queue_clients.get(key)
+            if client is None:
+                from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueServiceClient
+
+                # Base64 because the Functions queue trigger decodes base64 (host.json messageEncoding).
+                codecs = {
+                    "message_encode_policy": BinaryBase64EncodePolicy(),
+                    "message_decode_policy": BinaryBase64DecodePolicy(),
+                }
+                if target.connection_string:
+                    client = QueueServiceClient.from_connection_string(
+                        target.connection_string, **_client_options(profile), **codecs
+                    )
+                else:
+                    if not target.queue_uri:
+                        raise settings.MissingSettingError(f"{settings.CORRESPONDENCE_STORAGE}__queueServiceUri")
+                    client = QueueServiceClient(target.queue_uri, credential=_credential(target), **_client_options(profile), **codecs)
+                _queue_clients[key] = client
+    return client
+
+
+def ensure_storage() -> None:
+    """Create the containers and queues the app uses (idempotent). Bicep creates them in Azure."""
+    from azure.core.exceptions import ResourceExistsError
+
+    blobs = blob_service("background")
+    for name in CONTAINERS:
+        try:
+            blobs.create_container(name)
+        except ResourceExistsError:
+            pass
+    queues = queue_service("background")
+    for name in QUEUES:
+        try:
+            queues.create_queue(name)
+        except ResourceExistsError:
+            pass
+
+
+def reset_clients() -> None:
+    """For tests that point the process at another storage account."""
+    with _lock:
+        _blob_clients.clear()
+        _queue_clients.clear()

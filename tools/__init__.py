@@ -1,0 +1,1 @@
+"""Developer tools: the local Functions host, development tokens, other helpers."""

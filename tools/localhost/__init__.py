@@ -1,0 +1,1 @@
+"""The pieces of the local Functions host (``python -m tools.serve``)."""
