@@ -75,6 +75,7 @@ def _client_options(profile: Profile) -> dict[str, object]:
 _lock = threading.Lock()
 _blob_clients: dict[tuple[_Target, Profile], "BlobServiceClient"] = {}
 _queue_clients: dict[tuple[_Target, Profile], "QueueServiceClient"] = {}
+_named_queues: dict[tuple[str, Profile], object] = {}
 _credentials: dict[str | None, object] = {}
 
 
@@ -114,22 +115,30 @@ def queue_service(profile: Profile = "request") -> "QueueServiceClient":
         with _lock:
             client = _queue_clients.get(key)
             if client is None:
-                from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueServiceClient
+                from azure.storage.queue import QueueServiceClient
 
-                # Base64 because the Functions queue trigger decodes base64 (host.json messageEncoding).
-                codecs = {
-                    "message_encode_policy": BinaryBase64EncodePolicy(),
-                    "message_decode_policy": BinaryBase64DecodePolicy(),
-                }
                 if target.connection_string:
-                    client = QueueServiceClient.from_connection_string(
-                        target.connection_string, **_client_options(profile), **codecs
-                    )
+                    client = QueueServiceClient.from_connection_string(target.connection_string, **_client_options(profile))
                 else:
                     if not target.queue_uri:
                         raise settings.MissingSettingError(f"{settings.CORRESPONDENCE_STORAGE}__queueServiceUri")
-                    client = QueueServiceClient(target.queue_uri, credential=_credential(target), **_client_options(profile), **codecs)
+                    client = QueueServiceClient(target.queue_uri, credential=_credential(target), **_client_options(profile))
                 _queue_clients[key] = client
+    return client
+
+
+def queue_client(name: str, profile: Profile = "request"):
+    """A client for one queue that sends and receives bytes as base64 text, which is what the
+    Functions queue trigger expects (host.json ``messageEncoding: base64``)."""
+    key = (name, profile)
+    client = _named_queues.get(key)
+    if client is None:
+        from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy
+
+        client = queue_service(profile).get_queue_client(
+            name, message_encode_policy=BinaryBase64EncodePolicy(), message_decode_policy=BinaryBase64DecodePolicy()
+        )
+        _named_queues[key] = client
     return client
 
 
@@ -156,3 +165,4 @@ def reset_clients() -> None:
     with _lock:
         _blob_clients.clear()
         _queue_clients.clear()
+        _named_queues.clear()

@@ -45,3 +45,45 @@ def storage_env(azurite_connection: str, monkeypatch: pytest.MonkeyPatch) -> str
     storage_clients.reset_clients()
     yield azurite_connection
     storage_clients.reset_clients()
+
+
+@pytest.fixture(scope="session")
+def token_issuer(tmp_path_factory: pytest.TempPathFactory):
+    from tests.support.tokens import TokenIssuer
+
+    return TokenIssuer(tmp_path_factory.mktemp("keys"))
+
+
+def app_settings(token_issuer, connection: str) -> dict[str, str]:
+    """Every setting the app needs, pointing at the test Azurite, keys and registry."""
+    from tests.support.tokens import DEV_RESOURCE_REGISTRY
+
+    return {
+        "AzureWebJobsStorage": connection,
+        "CorrespondenceStorage": connection,
+        "RESOURCE_REGISTRY": DEV_RESOURCE_REGISTRY,
+        "AZURE_FUNCTIONS_ENVIRONMENT": "Development",
+        "MALWARE_SCAN_MODE": "none",
+        **token_issuer.env(),
+    }
+
+
+@pytest.fixture
+def app_env(token_issuer, storage_env: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """In-process: this test's environment carries the app settings (storage = test Azurite)."""
+    values = app_settings(token_issuer, storage_env)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture(scope="session")
+def local_app(token_issuer, azurite_connection: str, tmp_path_factory: pytest.TempPathFactory):
+    """The real function app served by ``python -m tools.serve`` over HTTP (one per session)."""
+    from tests.support.localhost import LocalHost
+
+    log = tmp_path_factory.mktemp("host") / "host.log"
+    host = LocalHost(app_settings(token_issuer, azurite_connection), log_path=log)
+    host.start()
+    yield host
+    host.stop()

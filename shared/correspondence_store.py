@@ -1,0 +1,352 @@
+"""Correspondences in Blob Storage and their publish messages in a Storage Queue.
+
+Layout (container ``correspondences``)::
+
+    items/{correspondenceId}.json   CorrespondenceRecord (small; status history)
+    requests/{requestId}.json       RequestManifest (content shared by the recipients; commit point)
+    idempotency/{key}.json          IdempotencyClaim (created with If-None-Match: *)
+
+Write order of one accepted request (``store_new``)::
+
+    claim key (if any) -> enqueue publish message -> write records -> write manifest (commit)
+
+The publish message goes first so that every later crash leaves work that the publisher
+finishes: a message whose manifest never appears is, after ``ABORT_AFTER``, an aborted request
+whose records and claim it deletes. A failure that we see is compensated at once (message,
+records and claim deleted) before the client gets its 503. Readers treat a record without a
+manifest as not existing, so a client never sees, and the publisher never publishes, a
+correspondence whose request did not commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, TypeVar
+
+from pydantic import BaseModel
+
+from shared import errors, storage_clients
+from shared.records import CorrespondenceRecord, IdempotencyClaim, RequestManifest, correspondence_ids, utcnow
+
+logger = logging.getLogger(__name__)
+
+ABORT_AFTER = timedelta(minutes=5)
+# A just-sent message must not overtake the writes that follow it in the same request.
+FIRST_DELIVERY_DELAY = timedelta(seconds=2)
+# Storage Queues refuse a visibility timeout beyond 7 days; longer waits are re-scheduled.
+MAX_VISIBILITY = timedelta(days=7)
+WRITE_CONCURRENCY = 16
+
+T = TypeVar("T")
+_pool = ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY, thread_name_prefix="store")
+_ready = False
+_ready_lock = threading.Lock()
+
+
+class PublishMessage(BaseModel):
+    """The claim check on the publish queue: a reference, never the content."""
+
+    requestId: uuid.UUID
+    count: int
+    created: datetime
+    publishAt: datetime
+
+    def correspondence_ids(self) -> list[uuid.UUID]:
+        return correspondence_ids(self.requestId, self.count)
+
+
+@dataclass
+class NewRequest:
+    manifest: RequestManifest
+    records: list[CorrespondenceRecord]
+
+
+def record_name(correspondence_id: uuid.UUID) -> str:
+    return f"items/{correspondence_id}.json"
+
+
+def manifest_name(request_id: uuid.UUID) -> str:
+    return f"requests/{request_id}.json"
+
+
+def claim_name(key: uuid.UUID) -> str:
+    return f"idempotency/{key}.json"
+
+
+def ensure_ready() -> None:
+    """Create containers and queues on first use in this process (Bicep creates them in Azure)."""
+    global _ready
+    if _ready:
+        return
+    with _ready_lock:
+        if not _ready:
+            storage_clients.ensure_storage()
+            _ready = True
+
+
+def container():
+    ensure_ready()
+    return storage_clients.blob_service().get_container_client(storage_clients.CORRESPONDENCES_CONTAINER)
+
+
+def publish_queue(profile: storage_clients.Profile = "request"):
+    ensure_ready()
+    return storage_clients.queue_client(storage_clients.PUBLISH_QUEUE, profile)
+
+
+def parallel(fn: Callable[[T], object], items: Iterable[T]) -> None:
+    items = list(items)
+    if len(items) == 1:
+        fn(items[0])
+        return
+    for future in [_pool.submit(fn, item) for item in items]:
+        future.result()
+
+
+# --- reads -------------------------------------------------------------------------------
+
+def _read_json(name: str) -> tuple[bytes, str] | None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        downloader = container().download_blob(name)
+        return downloader.readall(), downloader.properties.etag
+    except ResourceNotFoundError:
+        return None
+
+
+def read_record(correspondence_id: uuid.UUID) -> tuple[CorrespondenceRecord, str] | None:
+    found = _read_json(record_name(correspondence_id))
+    if found is None:
+        return None
+    return CorrespondenceRecord.model_validate_json(found[0]), found[1]
+
+
+def read_manifest(request_id: uuid.UUID) -> RequestManifest | None:
+    found = _read_json(manifest_name(request_id))
+    return None if found is None else RequestManifest.model_validate_json(found[0])
+
+
+def read_visible(correspondence_id: uuid.UUID) -> tuple[CorrespondenceRecord, RequestManifest, str] | None:
+    """A correspondence as clients see it: only when its request committed."""
+    found = read_record(correspondence_id)
+    if found is None:
+        return None
+    record, etag = found
+    manifest = read_manifest(record.requestId)
+    if manifest is None:
+        return None
+    return record, manifest, etag
+
+
+def read_claim(key: uuid.UUID) -> tuple[IdempotencyClaim, str] | None:
+    found = _read_json(claim_name(key))
+    return None if found is None else (IdempotencyClaim.model_validate_json(found[0]), found[1])
+
+
+# --- idempotency -------------------------------------------------------------------------
+
+def _claim_is_live(claim: IdempotencyClaim, now: datetime) -> bool:
+    """A claim counts when its request committed, or may still commit (in flight)."""
+    if now - claim.created < ABORT_AFTER:
+        return True
+    return read_manifest(claim.requestId) is not None
+
+
+def _conflict(claim: IdempotencyClaim) -> errors.ProblemError:
+    # Improvement over upstream: the 409 names the correspondence the key created.
+    return errors.DUPLICATE_IDEMPOTENT_KEY.error(existingCorrespondenceId=str(claim.correspondenceId))
+
+
+def check_idempotent_key(key: uuid.UUID, now: datetime | None = None) -> None:
+    """409/1034 when the key belongs to a live request (upstream step 1)."""
+    found = read_claim(key)
+    if found is not None and _claim_is_live(found[0], now or utcnow()):
+        raise _conflict(found[0])
+
+
+def _claim(claim: IdempotencyClaim) -> None:
+    from azure.core import MatchConditions
+    from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+
+    blobs = container()
+    for _ in range(3):
+        try:
+            blobs.upload_blob(claim_name(claim.key), claim.to_bytes(), overwrite=False)
+            return
+        except ResourceExistsError:
+            found = read_claim(claim.key)
+            if found is None:
+                continue
+            existing, etag = found
+            if _claim_is_live(existing, claim.created):
+                raise _conflict(existing) from None
+            try:  # a stale claim of an aborted request: take it over atomically
+                blobs.delete_blob(claim_name(claim.key), etag=etag, match_condition=MatchConditions.IfNotModified)
+            except (ResourceModifiedError, ResourceNotFoundError):
+                continue
+    raise errors.DUPLICATE_IDEMPOTENT_KEY.error()
+
+
+# --- the one write of an accepted request ------------------------------------------------
+
+def visibility_delay(publish_at: datetime, now: datetime) -> timedelta:
+    return min(max(publish_at - now, timedelta(0)), MAX_VISIBILITY)
+
+
+def send_publish_message(message: PublishMessage, delay: timedelta, profile: storage_clients.Profile = "request"):
+    return publish_queue(profile).send_message(
+        message.model_dump_json().encode("utf-8"),
+        visibility_timeout=int(delay.total_seconds()),
+        time_to_live=-1,  # never expires: a message that waits for its publish time must not vanish
+    )
+
+
+def store_new(request: NewRequest) -> None:
+    """Store and queue one accepted request, or leave nothing that will be published.
+
+    Raises the storage error after compensating (the HTTP layer answers 503).
+    """
+    manifest = request.manifest
+    now = manifest.created
+    claim = None
+    if manifest.idempotentKey is not None:
+        claim = IdempotencyClaim(
+            key=manifest.idempotentKey,
+            correspondenceId=manifest.correspondenceIds[0],
+            requestId=manifest.requestId,
+            created=now,
+        )
+        _claim(claim)
+    sent = None
+    written: list[uuid.UUID] = []
+    linked: list[uuid.UUID] = []
+    try:
+        message = PublishMessage(
+            requestId=manifest.requestId,
+            count=len(manifest.correspondenceIds),
+            created=now,
+            publishAt=manifest.requestedPublishTime,
+        )
+        delay = max(visibility_delay(manifest.requestedPublishTime, now), FIRST_DELIVERY_DELAY)
+        sent = send_publish_message(message, delay)
+        blobs = container()
+
+        def write(record: CorrespondenceRecord) -> None:
+            blobs.upload_blob(record_name(record.id), record.to_bytes(), overwrite=False)
+            written.append(record.id)
+
+        parallel(write, request.records)
+        if manifest.attachmentIds:
+            from shared import attachment_store
+
+            for attachment_id in manifest.attachmentIds:
+                attachment_store.link(attachment_id, manifest.correspondenceIds)
+                linked.append(attachment_id)
+        blobs.upload_blob(manifest_name(manifest.requestId), manifest.to_bytes(), overwrite=False)
+    except BaseException:
+        _compensate(manifest, sent, written, linked, claim)
+        raise
+
+
+def _compensate(
+    manifest: RequestManifest, sent, written: list[uuid.UUID], linked: list[uuid.UUID], claim: IdempotencyClaim | None
+) -> None:
+    """Best effort: whatever fails here, the publisher aborts the request after ABORT_AFTER."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    def attempt(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except ResourceNotFoundError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - storage may be the thing that is down
+            logger.warning("compensation of request %s incomplete (%s)", manifest.requestId, type(exc).__name__)
+
+    blobs = storage_clients.blob_service().get_container_client(storage_clients.CORRESPONDENCES_CONTAINER)
+    attempt(lambda: blobs.delete_blob(manifest_name(manifest.requestId)))
+    if sent is not None:
+        attempt(lambda: publish_queue().delete_message(sent.id, sent.pop_receipt))
+    for correspondence_id in written:
+        attempt(lambda cid=correspondence_id: blobs.delete_blob(record_name(cid)))
+    if linked:
+        from shared import attachment_store
+
+        for attachment_id in linked:
+            attempt(lambda aid=attachment_id: attachment_store.unlink(aid, manifest.correspondenceIds))
+    if claim is not None:
+        attempt(lambda: blobs.delete_blob(claim_name(claim.key)))
+
+
+def abort_request(message: PublishMessage) -> None:
+    """Delete what an uncommitted request left behind (its client never got a 200)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    blobs = container()
+    key = None
+    attachment_ids: set[uuid.UUID] = set()
+    for correspondence_id in message.correspondence_ids():
+        found = read_record(correspondence_id)
+        if found is not None:
+            key = key or found[0].idempotentKey
+            attachment_ids.update(found[0].attachmentIds)
+            try:
+                blobs.delete_blob(record_name(correspondence_id))
+            except ResourceNotFoundError:
+                pass
+    if attachment_ids:
+        from shared import attachment_store
+
+        for attachment_id in attachment_ids:
+            attachment_store.unlink(attachment_id, message.correspondence_ids())
+    if key is not None:
+        claim = read_claim(key)
+        if claim is not None and claim[0].requestId == message.requestId:
+            try:
+                blobs.delete_blob(claim_name(key))
+            except ResourceNotFoundError:
+                pass
+    logger.info("aborted uncommitted request %s (%d correspondences)", message.requestId, message.count)
+
+
+def save_record(record: CorrespondenceRecord, etag: str) -> str:
+    """Optimistic concurrency: fails with ResourceModifiedError if someone else wrote first."""
+    from azure.core import MatchConditions
+
+    result = container().get_blob_client(record_name(record.id)).upload_blob(
+        record.to_bytes(), overwrite=True, etag=etag, match_condition=MatchConditions.IfNotModified
+    )
+    return result["etag"]
+
+
+def update_record(correspondence_id: uuid.UUID, change: Callable[[CorrespondenceRecord], bool]) -> CorrespondenceRecord | None:
+    """Read-modify-write with ETag retries. ``change`` returns False when nothing is to be written."""
+    from azure.core.exceptions import ResourceModifiedError
+
+    for _ in range(10):
+        found = read_record(correspondence_id)
+        if found is None:
+            return None
+        record, etag = found
+        if not change(record):
+            return record
+        try:
+            save_record(record, etag)
+            return record
+        except ResourceModifiedError:
+            continue
+    raise RuntimeError(f"correspondence {correspondence_id} kept changing under us")
+
+
+def decode_message(body: bytes) -> PublishMessage:
+    return PublishMessage.model_validate(json.loads(body))
+
+
+def as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -1,0 +1,173 @@
+"""Initialize correspondences: upstream's rule order (spec §3.5), then one call to storage.
+
+Validation comes first and has no side effects: every 4xx leaves nothing behind. Then
+``correspondence_store.store_new`` stores and queues the whole request, or nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared import access, errors, external_checks, initialize_rules
+from shared import correspondence_store as store
+from shared.auth import Caller
+from shared.correspondence_models import (
+    CorrespondenceStatus,
+    InitializeCorrespondencesRequest,
+    InitializeCorrespondencesResponse,
+    InitializedCorrespondence,
+    parse_initialize_request,
+)
+from shared.records import CorrespondenceRecord, RequestManifest, correspondence_ids, utcnow
+
+_lookups = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lookup")
+
+
+@dataclass
+class NewAttachments:
+    """Files of the multipart variant, already validated and stored (their ids and states)."""
+
+    ids: list[uuid.UUID] = field(default_factory=list)
+    all_published: bool = True
+    total_size: int = 0
+
+
+def initialize_json(caller: Caller, body: Any) -> InitializeCorrespondencesResponse:
+    request = parse_initialize_request(body)
+    return initialize(caller, request)
+
+
+def _load_existing_attachments(ids: list[uuid.UUID], sender: str) -> list[Any]:
+    """Steps 17 and 19's inputs: 1017 as soon as a foreign attachment is met, then 1007."""
+    if not ids:
+        return []
+    from shared import attachment_store
+
+    records = list(_lookups.map(attachment_store.read_attachment, ids))
+    for record in records:
+        if record is not None and access.organization_of(record.sender) != access.organization_of(sender):
+            raise errors.ATTACHMENT_SENDER_MISMATCH.error()
+    if any(record is None for record in records):
+        raise errors.EXISTING_ATTACHMENT_NOT_FOUND.error()
+    return records
+
+
+def initialize(
+    caller: Caller,
+    request: InitializeCorrespondencesRequest,
+    *,
+    now: datetime | None = None,
+    new_attachments: NewAttachments | None = None,
+    check_new_attachments=initialize_rules.check_new_attachments_json,
+) -> InitializeCorrespondencesResponse:
+    now = now or utcnow()
+    correspondence = request.correspondence
+
+    # 1. idempotency
+    initialize_rules.check_idempotency_argument(request)
+    if request.idempotent_key is not None:
+        store.check_idempotent_key(request.idempotent_key, now)
+    # 2-4. resource owner, access, resource type
+    allowed = (access.CORRESPONDENCE_SERVICE,)
+    if correspondence.dialog_id_reference is not None:
+        allowed += (access.ALTINN_APP,)
+    resource = access.authorize_sender(
+        caller, correspondence.resource_id, allowed_types=allowed, type_error=errors.CORRESPONDENCE_RESOURCE_TYPE
+    )
+    sender = access.sender_urn(resource.owner_organization)
+    # 6-7. confidentiality and forwarding rules of the resource policy. The integrations
+    # (resource policy, register, KRR, Dialogporten) are not configured: ``None`` lookups
+    # select the documented "not configured" behaviour of each check.
+    external_checks.check_confidentiality(request, resource.resource_type, None)
+    external_checks.check_forwarding_auth_level(request, None)
+    # 8-9. recipients
+    initialize_rules.check_unique_recipients(request)
+    external_checks.check_recipients_registered(request, None)
+    # 10-16. confirmation, reservation, dates, content, references, transmissions
+    external_checks.check_reservation(request, None)
+    initialize_rules.check_content_and_references(request, now)
+    external_checks.check_dialog(request, None, resource.owner_organization)
+    # 17-20. attachments
+    existing = _load_existing_attachments(list(request.existing_attachments), sender)
+    initialize_rules.check_attachment_count(request, len(existing))
+    if existing:
+        from shared import attachment_store  # only when attachments are involved
+
+        if any(attachment_store.current_status(a) != "Published" for a in existing):
+            raise errors.ATTACHMENT_NOT_PUBLISHED.error()
+    total = sum(a.size or 0 for a in existing) + (new_attachments.total_size if new_attachments else 0)
+    external_checks.check_forwarding_size(request, total)
+    # 21-22. new attachments (the JSON endpoint carries no files: quirk Q1, 1005)
+    if new_attachments is None:
+        check_new_attachments(request)
+    # 24. reply options; 25. recipient-name placeholder; 26. notification
+    initialize_rules.check_reply_options(request)
+    external_checks.check_recipient_names(request, None)
+    initialize_rules.check_notification(request)
+
+    attachment_ids = [a.id for a in existing] + (new_attachments.ids if new_attachments else [])
+    ready = new_attachments is None or new_attachments.all_published
+    new_request = _build(request, caller, sender, attachment_ids, ready, now)
+    store.store_new(new_request)
+    status = CorrespondenceStatus.ReadyForPublish if ready else CorrespondenceStatus.Initialized
+    return InitializeCorrespondencesResponse(
+        correspondences=[
+            InitializedCorrespondence(correspondenceId=r.id, status=status, recipient=r.recipient, notifications=None)
+            for r in new_request.records
+        ],
+        attachmentIds=list(dict.fromkeys(attachment_ids)),
+    )
+
+
+def _build(
+    request: InitializeCorrespondencesRequest,
+    caller: Caller,
+    sender: str,
+    attachment_ids: list[uuid.UUID],
+    ready: bool,
+    now: datetime,
+) -> store.NewRequest:
+    correspondence = request.correspondence
+    request_id = uuid.uuid4()
+    ids = correspondence_ids(request_id, len(request.recipients))
+    publish_at = initialize_rules.effective_publish_time(request, now)
+    shared_part = correspondence.model_dump(mode="json", by_alias=True, exclude={"content": {"attachments"}})
+    shared_part["sender"] = sender
+    shared_part["requestedPublishTime"] = publish_at.isoformat()
+    manifest = RequestManifest(
+        requestId=request_id,
+        sender=sender,
+        resourceId=correspondence.resource_id,
+        created=now,
+        requestedPublishTime=publish_at,
+        correspondenceIds=ids,
+        recipients=list(request.recipients),
+        attachmentIds=attachment_ids,
+        idempotentKey=request.idempotent_key,
+        correspondence=shared_part,
+    )
+    records = []
+    for index, (correspondence_id, recipient) in enumerate(zip(ids, request.recipients)):
+        record = CorrespondenceRecord(
+            id=correspondence_id,
+            requestId=request_id,
+            index=index,
+            sender=sender,
+            recipient=recipient,
+            resourceId=correspondence.resource_id,
+            sendersReference=correspondence.senders_reference,
+            created=now,
+            requestedPublishTime=publish_at,
+            dueDateTime=correspondence.due_date_time,
+            attachmentIds=attachment_ids,
+            idempotentKey=request.idempotent_key,
+        )
+        record.add_status("Initialized", when=now)
+        if ready:
+            record.add_status("ReadyForPublish", when=now)
+        records.append(record)
+    return store.NewRequest(manifest=manifest, records=records)

@@ -1,0 +1,144 @@
+"""Publishing: the consumer of the publish queue, and the lifecycle after initialize.
+
+One message per accepted request. For each of its correspondences, once the publish time has
+come and every linked attachment is ``Published``: ``ReadyForPublish`` (if missing), then
+``Published`` with a ``published`` time. An attachment that ``Failed`` (or was purged) fails
+the correspondence. Work that is not due, or waits for attachments, is re-scheduled with a
+visibility delay; a correspondence already final is left alone, so a duplicate delivery changes
+nothing. An exception leaves the message to the queue's retries and, after five, its poison
+queue; the error line names the correspondence ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from shared import correspondence_store as store
+from shared.records import FINAL_FOR_PUBLISHING, CorrespondenceRecord, RequestManifest, utcnow
+
+logger = logging.getLogger(__name__)
+
+# While the writes of a just-accepted request are still in flight, look again soon.
+UNCOMMITTED_RETRY = timedelta(seconds=5)
+# Waiting for a malware scan: a clean result re-queues at once, this is the safety net.
+ATTACHMENT_WAIT = timedelta(minutes=1)
+
+
+def handle_message(body: bytes, now: datetime | None = None) -> str:
+    """Process one publish message; returns what happened (for logs and tests)."""
+    message = store.decode_message(body)
+    ids = message.correspondence_ids()
+    try:
+        return _handle(message, now or utcnow())
+    except Exception:
+        logger.error("publishing request %s failed; correspondences %s", message.requestId, ", ".join(map(str, ids)))
+        raise
+
+
+def _handle(message: store.PublishMessage, now: datetime) -> str:
+    manifest = store.read_manifest(message.requestId)
+    if manifest is None:
+        if now - store.as_utc(message.created) < store.ABORT_AFTER:
+            _reschedule(message, UNCOMMITTED_RETRY)
+            return "uncommitted"
+        store.abort_request(message)
+        return "aborted"
+    publish_at = store.as_utc(manifest.requestedPublishTime)
+    if publish_at > now:
+        _reschedule(message, store.visibility_delay(publish_at, now))
+        return "not-due"
+    outcomes = {}
+
+    def publish(correspondence_id: uuid.UUID) -> None:
+        outcomes[correspondence_id] = publish_one(correspondence_id, manifest, now)
+
+    store.parallel(publish, message.correspondence_ids())
+    if "waiting" in outcomes.values():
+        _reschedule(message, ATTACHMENT_WAIT)
+        return "waiting"
+    return "done"
+
+
+def _attachment_states(attachment_ids: list[uuid.UUID]) -> tuple[bool, str | None]:
+    """(all published, failure text or None)."""
+    if not attachment_ids:
+        return True, None
+    from shared import attachment_store
+
+    all_published = True
+    for attachment_id in attachment_ids:
+        record = attachment_store.read_attachment(attachment_id)
+        status = attachment_store.current_status(record) if record is not None else "Purged"
+        if status in ("Failed", "Purged", "Expired"):
+            return False, f"Attachment {attachment_id} is {status}"
+        if status != "Published":
+            all_published = False
+    return all_published, None
+
+
+def publish_one(correspondence_id: uuid.UUID, manifest: RequestManifest, now: datetime) -> str:
+    state = {"outcome": "skipped"}
+
+    def change(record: CorrespondenceRecord) -> bool:
+        if any(record.has_status(s) for s in FINAL_FOR_PUBLISHING):
+            state["outcome"] = "final"
+            return False
+        ready, failure = _attachment_states(record.attachmentIds)
+        record.committed = True
+        if failure is not None:
+            record.add_status("Failed", f"Publish failed: {failure}", now)
+            state["outcome"] = "failed"
+            return True
+        if not ready:
+            state["outcome"] = "waiting"
+            return False
+        if not record.has_status("ReadyForPublish"):
+            record.add_status("ReadyForPublish", when=now)
+        record.add_status("Published", when=utcnow())
+        record.published = record.statusHistory[-1].statusChanged
+        state["outcome"] = "published"
+        return True
+
+    if store.update_record(correspondence_id, change) is None:
+        raise LookupError(f"correspondence {correspondence_id} of committed request {manifest.requestId} is missing")
+    return state["outcome"]
+
+
+def _reschedule(message: store.PublishMessage, delay: timedelta) -> None:
+    store.send_publish_message(message, delay, profile="background")
+
+
+def fail_correspondences(correspondence_ids: list[uuid.UUID], text: str) -> None:
+    """An attachment failed (malicious scan): every correspondence linking it fails, if not final."""
+    now = utcnow()
+
+    def change(record: CorrespondenceRecord) -> bool:
+        if any(record.has_status(s) for s in ("Failed", "PurgedByAltinn", "PurgedByRecipient")):
+            return False
+        record.add_status("Failed", text, now)
+        return True
+
+    store.parallel(lambda cid: store.update_record(cid, change), correspondence_ids)
+
+
+def requeue_for(correspondence_ids: list[uuid.UUID]) -> None:
+    """An attachment became Published: look at the waiting requests now instead of later."""
+    seen: set[uuid.UUID] = set()
+    for correspondence_id in correspondence_ids:
+        found = store.read_record(correspondence_id)
+        if found is None or found[0].requestId in seen:
+            continue
+        record = found[0]
+        seen.add(record.requestId)
+        manifest = store.read_manifest(record.requestId)
+        if manifest is None:
+            continue
+        message = store.PublishMessage(
+            requestId=record.requestId,
+            count=len(manifest.correspondenceIds),
+            created=manifest.created,
+            publishAt=manifest.requestedPublishTime,
+        )
+        store.send_publish_message(message, store.visibility_delay(store.as_utc(manifest.requestedPublishTime), utcnow()), profile="background")
