@@ -1,0 +1,1 @@
+"""Benchmarks (not tests). Run from the repository root, e.g. ``python -m bench.bench_validation``."""
