@@ -1,0 +1,231 @@
+// Altinn Correspondence (sender side) on Azure Functions Flex Consumption + Azure Storage.
+// Resource-group scope: `az deployment group create` or `azd up` (azd asks for the group).
+// One module per concern; see docs/deploy.md for the parameters and the two-stage
+// malware-scanning setup.
+
+targetScope = 'resourceGroup'
+
+@minLength(1)
+@maxLength(64)
+@description('Environment name (the azd environment). Tags every resource and seeds the unique resource names.')
+param environmentName string
+
+@description('Azure region. Defaults to the resource group\'s region.')
+param location string = resourceGroup().location
+
+@description('Which Altinn/Maskinporten environment to trust: test (tt02 + test.maskinporten.no) or production.')
+@allowed([
+  'test'
+  'production'
+])
+param altinnEnvironment string = 'test'
+
+@description('Override: trusted Altinn platform token issuer. Empty = the default of altinnEnvironment.')
+param altinnTokenIssuer string = ''
+
+@description('Override: JWKS URL of the Altinn platform token issuer. Empty = the default of altinnEnvironment.')
+param altinnTokenJwks string = ''
+
+@description('Override: trusted Maskinporten issuer. Empty = the default of altinnEnvironment.')
+param maskinportenIssuer string = ''
+
+@description('Override: Maskinporten JWKS URL. Empty = the default of altinnEnvironment.')
+param maskinportenJwks string = ''
+
+@description('Override: base URL of the Altinn Resource Registry API. Empty = the default of altinnEnvironment.')
+param resourceRegistryUrl string = ''
+
+@description('Storage replication.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_RAGRS'
+  'Standard_GZRS'
+  'Standard_RAGZRS'
+])
+param storageSkuName string = 'Standard_ZRS'
+
+@description('Days deleted blobs and containers stay restorable.')
+@minValue(1)
+@maxValue(365)
+param softDeleteRetentionDays int = 14
+
+@description('Memory per Flex Consumption instance (MB).')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Most instances the app scales out to (also caps cost under load).')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Zone-redundant Flex Consumption plan (only in regions that support it).')
+param zoneRedundant bool = false
+
+@description('Concurrent HTTP requests per instance before scaling out. 16 until the benchmarks (bench/) refine it.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
+
+@description('Minimum attachment expirationInDays the API accepts (upstream: 14 in production).')
+@minValue(1)
+@maxValue(365)
+param attachmentMinExpirationDays int = 14
+
+@description('Days to keep logs in Log Analytics.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 30
+
+@description('Stage 1 of malware scanning: Defender for Storage on-upload scanning + the scan-result Event Grid topic.')
+param enableMalwareScanning bool = false
+
+@description('Stage 2 of malware scanning: subscribe the deployed malware_scan_result function to the topic. Needs the code deployed first.')
+param malwareScanWebhook bool = false
+
+@description('Defender malware scanning cap in GB per month (-1 = no cap).')
+@minValue(-1)
+param malwareScanCapGBPerMonth int = 1000
+
+// The Python version of the Functions runtime. CI (.github/workflows/ci.yml) tests the same one.
+var pythonVersion = '3.11'
+
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var tags = {
+  'azd-env-name': environmentName
+  application: 'altinn-correspondence-functions'
+}
+var functionAppName = 'func-corr-${resourceToken}'
+var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+
+// Documented defaults per Altinn environment (override any of them with the parameters above).
+var altinnDefaults = {
+  test: {
+    altinnTokenIssuer: 'https://platform.tt02.altinn.no/authentication/api/v1/openid/'
+    altinnTokenJwks: 'https://platform.tt02.altinn.no/authentication/api/v1/openid/.well-known/openid-configuration/jwks'
+    maskinportenIssuer: 'https://test.maskinporten.no/'
+    maskinportenJwks: 'https://test.maskinporten.no/jwk'
+    resourceRegistryUrl: 'https://platform.tt02.altinn.no/resourceregistry/api/v1'
+  }
+  production: {
+    altinnTokenIssuer: 'https://platform.altinn.no/authentication/api/v1/openid/'
+    altinnTokenJwks: 'https://platform.altinn.no/authentication/api/v1/openid/.well-known/openid-configuration/jwks'
+    maskinportenIssuer: 'https://maskinporten.no/'
+    maskinportenJwks: 'https://maskinporten.no/jwk'
+    resourceRegistryUrl: 'https://platform.altinn.no/resourceregistry/api/v1'
+  }
+}
+var trust = altinnDefaults[altinnEnvironment]
+
+// The app waits for Defender results only when they can reach it (both stages deployed).
+var malwareScanMode = enableMalwareScanning && malwareScanWebhook ? 'defender' : 'none'
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: 'id-corr-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: 'log-corr-${resourceToken}'
+    applicationInsightsName: 'appi-corr-${resourceToken}'
+    location: location
+    tags: tags
+    retentionInDays: logRetentionDays
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: 'stcorr${resourceToken}'
+    location: location
+    tags: tags
+    skuName: storageSkuName
+    softDeleteRetentionDays: softDeleteRetentionDays
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  params: {
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    principalId: identity.outputs.principalId
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    name: functionAppName
+    planName: 'plan-corr-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    blobEndpoint: storage.outputs.blobEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    pythonVersion: pythonVersion
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
+    zoneRedundant: zoneRedundant
+    altinnTokenIssuer: empty(altinnTokenIssuer) ? trust.altinnTokenIssuer : altinnTokenIssuer
+    altinnTokenJwks: empty(altinnTokenJwks) ? trust.altinnTokenJwks : altinnTokenJwks
+    maskinportenIssuer: empty(maskinportenIssuer) ? trust.maskinportenIssuer : maskinportenIssuer
+    maskinportenJwks: empty(maskinportenJwks) ? trust.maskinportenJwks : maskinportenJwks
+    resourceRegistryUrl: empty(resourceRegistryUrl) ? trust.resourceRegistryUrl : resourceRegistryUrl
+    malwareScanMode: malwareScanMode
+    attachmentMinExpirationDays: attachmentMinExpirationDays
+  }
+  // The host must be able to reach its storage as soon as it starts.
+  dependsOn: [
+    rbac
+  ]
+}
+
+module malwareScanning 'modules/malware-scanning.bicep' = if (enableMalwareScanning) {
+  name: 'malware-scanning'
+  params: {
+    topicName: 'evgt-corr-scan-${resourceToken}'
+    storageAccountName: storage.outputs.name
+    location: location
+    tags: tags
+    capGBPerMonth: malwareScanCapGBPerMonth
+  }
+}
+
+module malwareScanWebhookSubscription 'modules/malware-scan-webhook.bicep' = if (enableMalwareScanning && malwareScanWebhook) {
+  name: 'malware-scan-webhook'
+  params: {
+    topicName: 'evgt-corr-scan-${resourceToken}'
+    functionAppName: functionApp.outputs.name
+  }
+  dependsOn: [
+    malwareScanning
+  ]
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output MALWARE_SCAN_MODE string = malwareScanMode
