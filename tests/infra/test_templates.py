@@ -1,0 +1,147 @@
+"""What the Bicep templates must guarantee, beyond checkov's checks."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from tests.infra import infra_checks as ic
+
+# Settings that shared/settings.py knows but the template deliberately leaves unset
+# (optional integrations: unset means "not configured"). Add a name here, with the reason,
+# or provide it in infra/modules/functionapp.bicep.
+OPTIONAL_SETTINGS_NOT_SET_BY_INFRA: dict[str, str] = {}
+
+
+def test_checkov_parser_reads_every_bicep_file(parsed: dict[str, Any]) -> None:
+    expected = {"main.bicep"} | {f"modules/{p.name}" for p in (ic.INFRA / "modules").glob("*.bicep")}
+    assert set(parsed) == expected
+    assert ic.check_parsed_everything(parsed) == []
+
+
+def test_storage_account_is_keyless_private_and_protected(parsed: dict[str, Any]) -> None:
+    assert ic.check_storage_account(parsed) == []
+    (_, _, account), = ic.resources(parsed, "Microsoft.Storage/storageAccounts")
+    props = ic.config(account)["properties"]
+    assert props["allowSharedKeyAccess"] is False
+    assert props["allowBlobPublicAccess"] is False
+
+
+def test_containers_and_queues_the_app_uses_are_created(parsed: dict[str, Any]) -> None:
+    assert ic.check_containers_and_queues(parsed) == []
+
+
+def test_no_account_keys_sas_or_key_connection_strings_anywhere(parsed: dict[str, Any], texts: dict[str, str]) -> None:
+    assert ic.check_no_keys(parsed, texts) == []
+    params_text = (ic.INFRA / "main.bicepparam").read_text() + (ic.INFRA / "main.parameters.json").read_text()
+    for marker in ic.FORBIDDEN_TEXT:
+        assert marker.lower() not in params_text.lower()
+
+
+def test_app_settings_are_identity_based_and_complete(parsed: dict[str, Any]) -> None:
+    assert ic.check_app_settings(parsed) == []
+    settings = ic.app_settings(parsed)
+    for conn in ic.STORAGE_CONNECTIONS:
+        assert settings[f"{conn}__credential"] == "managedidentity"
+        assert settings[f"{conn}__clientId"] == "identityClientId"
+
+
+def test_every_setting_the_code_reads_is_provided(parsed: dict[str, Any]) -> None:
+    provided = set(ic.app_settings(parsed))
+    read_by_code = ic.settings_module_names(ic.ROOT / "shared" / "settings.py")
+    assert read_by_code, "shared/settings.py defines no setting names"
+    missing = []
+    for name in sorted(read_by_code):
+        if name in ic.STORAGE_CONNECTIONS:
+            ok = {f"{name}__blobServiceUri", f"{name}__queueServiceUri", f"{name}__credential"} <= provided
+        else:
+            ok = name in provided or name in OPTIONAL_SETTINGS_NOT_SET_BY_INFRA
+        if not ok:
+            missing.append(name)
+    assert not missing, (
+        f"shared/settings.py reads {missing}, which infra/modules/functionapp.bicep does not set; set them "
+        "there or list them in OPTIONAL_SETTINGS_NOT_SET_BY_INFRA (tests/infra/test_templates.py) with why")
+
+
+def test_monitoring_has_local_auth_disabled(parsed: dict[str, Any]) -> None:
+    assert ic.check_monitoring(parsed) == []
+
+
+def test_flex_consumption_app_is_guarded(parsed: dict[str, Any]) -> None:
+    assert ic.check_function_app(parsed) == []
+
+
+def test_python_version_matches_ci(parsed: dict[str, Any]) -> None:
+    version = ic.bicep_python_version(parsed)
+    assert version == "3.11"
+    for workflow in ("ci.yml", "deploy.yml"):
+        versions = ic.workflow_python_versions(ic.load_yaml(ic.ROOT / ".github" / "workflows" / workflow))
+        assert versions and set(versions) == {version}, f"{workflow}: setup-python {versions} != Bicep {version}"
+    ci = ic.load_yaml(ic.ROOT / ".github" / "workflows" / "ci.yml")
+    steps = [s for job in ci["jobs"].values() for s in job["steps"]]
+    assert any(s.get("run", "").strip() == "make test" for s in steps)
+    assert any(str(s.get("uses", "")).startswith("actions/setup-node") and str(s["with"]["node-version"]) == "20"
+               for s in steps)
+
+
+def test_role_assignments_are_least_privilege_at_resource_scope(parsed: dict[str, Any]) -> None:
+    assert ic.check_role_assignments(parsed) == []
+    assignments = list(ic.resources(parsed, "Microsoft.Authorization/roleAssignments"))
+    assert len(assignments) == len(ic.ALLOWED_ROLES)
+    for path, template in parsed.items():
+        text = json.dumps(template)
+        # Owner, Contributor, User Access Administrator never appear.
+        for broad in ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "b24988ac-6180-42a0-ab88-20f7382dd24c",
+                      "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"):
+            assert broad not in text, f"{path} grants a broad role"
+
+
+def test_malware_scanning_is_optional_and_two_stage(parsed: dict[str, Any]) -> None:
+    assert ic.check_malware_scanning(parsed) == []
+    modules = parsed["main.bicep"]["modules"]
+    by_path = {m["detail"]["path"]: m for m in modules.values()}
+    scanning = json.dumps(by_path["modules/malware-scanning.bicep"]["config"])
+    webhook = json.dumps(by_path["modules/malware-scan-webhook.bicep"]["config"])
+    assert "enableMalwareScanning" in scanning
+    assert "enableMalwareScanning" in webhook and "malwareScanWebhook" in webhook
+    main_params = parsed["main.bicep"]["parameters"]
+    assert main_params["enableMalwareScanning"]["default"] is False
+    assert main_params["malwareScanWebhook"]["default"] is False
+
+
+def _bicepparam_names(text: str) -> set[str]:
+    return set(re.findall(r"^param\s+(\w+)\s*=", text, re.M))
+
+
+def test_parameter_files_match_main(parsed: dict[str, Any]) -> None:
+    main_params = parsed["main.bicep"]["parameters"]
+    required = {name for name, p in main_params.items() if p.get("default") is None}
+    bicepparam = (ic.INFRA / "main.bicepparam").read_text()
+    assert "using 'main.bicep'" in bicepparam
+    names = _bicepparam_names(bicepparam)
+    assert names <= set(main_params), f"unknown params in main.bicepparam: {names - set(main_params)}"
+    assert required <= names, f"main.bicepparam misses required {required - names}"
+    azd = json.loads((ic.INFRA / "main.parameters.json").read_text())["parameters"]
+    assert set(azd) <= set(main_params), f"unknown params in main.parameters.json: {set(azd) - set(main_params)}"
+    assert required <= set(azd)
+    assert azd["environmentName"]["value"] == "${AZURE_ENV_NAME}"
+    assert azd["location"]["value"] == "${AZURE_LOCATION}"
+
+
+def test_azure_yaml_deploys_this_folder_as_the_tagged_function_app(parsed: dict[str, Any]) -> None:
+    azure = ic.load_yaml(ic.ROOT / "azure.yaml")
+    assert azure["infra"] == {"provider": "bicep", "path": "infra", "module": "main"}
+    (service_name, service), = azure["services"].items()
+    assert service == {"project": ".", "language": "python", "host": "function"}
+    module = parsed["modules/functionapp.bicep"]
+    assert module["parameters"]["serviceName"]["default"] == service_name
+
+
+def test_docs_cover_every_main_parameter(parsed: dict[str, Any]) -> None:
+    doc = (ic.ROOT / "docs" / "deploy.md").read_text()
+    for name in parsed["main.bicep"]["parameters"]:
+        assert f"`{name}`" in doc, f"docs/deploy.md does not document parameter {name}"
+    for name in ic.REQUIRED_APP_SETTINGS:
+        assert f"`{name}`" in doc or name.split("__")[0] in doc
