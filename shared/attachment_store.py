@@ -161,9 +161,8 @@ def save(record: AttachmentRecord, etag: str) -> str:
     """Write ``record`` only if nobody wrote since ``etag`` (else ``ResourceModifiedError``)."""
     from azure.core import MatchConditions
 
-    result = records_container().upload_blob(
-        record_name(record.id), record.to_bytes(), overwrite=True, etag=etag, match_condition=MatchConditions.IfNotModified
-    )
+    blob = records_container().get_blob_client(record_name(record.id))
+    result = blob.upload_blob(record.to_bytes(), overwrite=True, etag=etag, match_condition=MatchConditions.IfNotModified)
     return result["etag"]
 
 
