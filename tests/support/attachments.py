@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from tests.support.functions import Response, call
 
@@ -119,16 +119,111 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def deterministic_bytes(size: int, seed: int = 1, piece: int = 1 << 20) -> Iterator[bytes]:
-    """Reproducible pseudo-random bytes in pieces (no file, bounded memory)."""
-    counter = 0
-    produced = 0
-    while produced < size:
-        block = hashlib.shake_256(f"{seed}:{counter}".encode()).digest(min(piece, size - produced))
-        counter += 1
-        produced += len(block)
+PIECE = 1 << 20
+
+
+def piece(index: int, seed: int = 1, size: int = PIECE) -> bytes:
+    """The ``index``-th piece of a reproducible pseudo-random file (any piece on its own)."""
+    return hashlib.shake_256(f"{seed}:{index}".encode()).digest(size)
+
+
+def deterministic_bytes(size: int, seed: int = 1, start: int = 0) -> Iterator[bytes]:
+    """Bytes ``[start, size)`` of a reproducible file in 1 MiB pieces (``start`` on a piece
+    boundary): stream a large file without holding it."""
+    assert start % PIECE == 0
+    index = start // PIECE
+    position = start
+    while position < size:
+        block = piece(index, seed, min(PIECE, size - position))
+        index += 1
+        position += len(block)
         yield block
 
 
 def pattern(size: int, seed: int = 1) -> bytes:
     return b"".join(deterministic_bytes(size, seed))
+
+
+# --- over real HTTP (local host) ------------------------------------------------------------
+def http_post_stream(
+    base_url: str,
+    path: str,
+    headers: dict[str, str],
+    pieces: Iterable[bytes],
+    length: int,
+    *,
+    abort_after: int | None = None,
+    timeout: float = 300,
+) -> tuple[int, bytes]:
+    """POST ``length`` bytes produced piece by piece (bounded client memory).
+
+    ``abort_after``: send only that many bytes, then drop the connection (an interrupted
+    upload); returns ``(0, b"")`` then.
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        conn.putrequest("POST", path)
+        for name, value in {**headers, "Content-Length": str(length)}.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        sent = 0
+        for data in pieces:
+            if abort_after is not None and sent + len(data) > abort_after:
+                conn.send(data[: abort_after - sent])
+                conn.sock.shutdown(2)  # the connection breaks mid-body
+                return 0, b""
+            conn.send(data)
+            sent += len(data)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def http_upload_chunk(base_url: str, token: str, attachment_id: str, start: int, end: int, total: int, seed: int,
+                      abort_after: int | None = None) -> tuple[int, bytes]:
+    """Upload bytes ``[start, end)`` of the reproducible file ``seed`` as one chunk."""
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/octet-stream",
+        "Content-Range": f"bytes {start}-{end - 1}/{total}",
+    }
+
+    return http_post_stream(
+        base_url, f"/correspondence/api/v1/attachment/{attachment_id}/upload", headers,
+        deterministic_bytes(end, seed, start), end - start,
+        abort_after=abort_after,
+    )
+
+
+def http_query_upload(base_url: str, token: str, attachment_id: str, total: int) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Range": f"bytes */{total}"}
+    return http_post_stream(base_url, f"/correspondence/api/v1/attachment/{attachment_id}/upload", headers, [], 0)
+
+
+def http_json(base_url: str, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+    import requests
+
+    response = requests.request(method, base_url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    return response.status_code, (response.json() if response.content else None)
+
+
+def process_memory(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak) of a process, in bytes (Linux)."""
+    values = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0]) * 1024
+    return values
+
+
+def reset_peak_memory(pid: int) -> None:
+    """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs)."""
+    with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as refs:
+        refs.write("5")
