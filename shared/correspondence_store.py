@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,11 +32,18 @@ from typing import Callable, Iterable, TypeVar
 from pydantic import BaseModel
 
 from shared import errors, storage_clients
+from shared.http import ServiceUnavailable
 from shared.records import CorrespondenceRecord, IdempotencyClaim, RequestManifest, correspondence_ids, utcnow
 
 logger = logging.getLogger(__name__)
 
 ABORT_AFTER = timedelta(minutes=5)
+# A request never writes its commit point later than this after it started ...
+COMMIT_DEADLINE = timedelta(seconds=30)
+# ... so an idempotency claim this old without a commit belongs to a request that failed.
+CLAIM_GRACE = timedelta(seconds=60)
+# How long a request waits for another in-flight request with the same key to settle.
+IN_FLIGHT_WAIT = timedelta(seconds=3)
 # A just-sent message must not overtake the writes that follow it in the same request.
 FIRST_DELIVERY_DELAY = timedelta(seconds=2)
 # Storage Queues refuse a visibility timeout beyond 7 days; longer waits are re-scheduled.
@@ -45,8 +52,6 @@ WRITE_CONCURRENCY = 16
 
 T = TypeVar("T")
 _pool = ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY, thread_name_prefix="store")
-_ready = False
-_ready_lock = threading.Lock()
 
 
 class PublishMessage(BaseModel):
@@ -80,14 +85,7 @@ def claim_name(key: uuid.UUID) -> str:
 
 
 def ensure_ready() -> None:
-    """Create containers and queues on first use in this process (Bicep creates them in Azure)."""
-    global _ready
-    if _ready:
-        return
-    with _ready_lock:
-        if not _ready:
-            storage_clients.ensure_storage()
-            _ready = True
+    storage_clients.ensure_storage_once()
 
 
 def container():
@@ -152,11 +150,15 @@ def read_claim(key: uuid.UUID) -> tuple[IdempotencyClaim, str] | None:
 
 # --- idempotency -------------------------------------------------------------------------
 
-def _claim_is_live(claim: IdempotencyClaim, now: datetime) -> bool:
-    """A claim counts when its request committed, or may still commit (in flight)."""
-    if now - claim.created < ABORT_AFTER:
-        return True
-    return read_manifest(claim.requestId) is not None
+def _claim_state(claim: IdempotencyClaim, now: datetime) -> str:
+    """committed (its request is stored), in-flight (may still commit) or stale (never will).
+
+    A request refuses to commit after ``COMMIT_DEADLINE``, so a claim older than
+    ``CLAIM_GRACE`` without a manifest can be taken over without risking a duplicate.
+    """
+    if read_manifest(claim.requestId) is not None:
+        return "committed"
+    return "in-flight" if now - as_utc(claim.created) < CLAIM_GRACE else "stale"
 
 
 def _conflict(claim: IdempotencyClaim) -> errors.ProblemError:
@@ -165,9 +167,10 @@ def _conflict(claim: IdempotencyClaim) -> errors.ProblemError:
 
 
 def check_idempotent_key(key: uuid.UUID, now: datetime | None = None) -> None:
-    """409/1034 when the key belongs to a live request (upstream step 1)."""
+    """409/1034 when the key's request is stored (upstream step 1). Other states are settled
+    when the key is claimed."""
     found = read_claim(key)
-    if found is not None and _claim_is_live(found[0], now or utcnow()):
+    if found is not None and _claim_state(found[0], now or utcnow()) == "committed":
         raise _conflict(found[0])
 
 
@@ -176,22 +179,30 @@ def _claim(claim: IdempotencyClaim) -> None:
     from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
     blobs = container()
-    for _ in range(3):
+    deadline = time.monotonic() + IN_FLIGHT_WAIT.total_seconds()
+    while True:
         try:
             blobs.upload_blob(claim_name(claim.key), claim.to_bytes(), overwrite=False)
             return
         except ResourceExistsError:
-            found = read_claim(claim.key)
-            if found is None:
-                continue
-            existing, etag = found
-            if _claim_is_live(existing, claim.created):
-                raise _conflict(existing) from None
-            try:  # a stale claim of an aborted request: take it over atomically
+            pass
+        found = read_claim(claim.key)
+        if found is None:
+            continue  # released meanwhile: try again
+        existing, etag = found
+        state = _claim_state(existing, utcnow())
+        if state == "committed":
+            raise _conflict(existing) from None
+        if state == "stale":  # left by a request that can no longer commit: take it over
+            try:
                 blobs.delete_blob(claim_name(claim.key), etag=etag, match_condition=MatchConditions.IfNotModified)
             except (ResourceModifiedError, ResourceNotFoundError):
-                continue
-    raise errors.DUPLICATE_IDEMPOTENT_KEY.error()
+                pass
+            continue
+        if time.monotonic() > deadline:
+            # Another request with this key is still being stored: its outcome decides.
+            raise ServiceUnavailable("a request with the same idempotentKey is in progress")
+        time.sleep(0.05)
 
 
 # --- the one write of an accepted request ------------------------------------------------
@@ -249,6 +260,8 @@ def store_new(request: NewRequest) -> None:
             for attachment_id in manifest.attachmentIds:
                 attachment_store.link(attachment_id, manifest.correspondenceIds)
                 linked.append(attachment_id)
+        if utcnow() - now > COMMIT_DEADLINE:
+            raise ServiceUnavailable("storage too slow: the request was not committed")
         blobs.upload_blob(manifest_name(manifest.requestId), manifest.to_bytes(), overwrite=False)
     except BaseException:
         _compensate(manifest, sent, written, linked, claim)
@@ -259,18 +272,26 @@ def _compensate(
     manifest: RequestManifest, sent, written: list[uuid.UUID], linked: list[uuid.UUID], claim: IdempotencyClaim | None
 ) -> None:
     """Best effort: whatever fails here, the publisher aborts the request after ABORT_AFTER."""
-    from azure.core.exceptions import ResourceNotFoundError
+    from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
+
+    unreachable = False
 
     def attempt(action: Callable[[], object]) -> None:
+        nonlocal unreachable
+        if unreachable:  # storage is down: don't make the client wait for more failures
+            return
         try:
             action()
         except ResourceNotFoundError:
             pass
         except Exception as exc:  # noqa: BLE001 - storage may be the thing that is down
+            unreachable = isinstance(exc, ServiceRequestError)
             logger.warning("compensation of request %s incomplete (%s)", manifest.requestId, type(exc).__name__)
 
     blobs = storage_clients.blob_service().get_container_client(storage_clients.CORRESPONDENCES_CONTAINER)
     attempt(lambda: blobs.delete_blob(manifest_name(manifest.requestId)))
+    if claim is not None:  # first after the commit point: it is what a retrying client needs
+        attempt(lambda: blobs.delete_blob(claim_name(claim.key)))
     if sent is not None:
         attempt(lambda: publish_queue().delete_message(sent.id, sent.pop_receipt))
     for correspondence_id in written:
@@ -280,8 +301,6 @@ def _compensate(
 
         for attachment_id in linked:
             attempt(lambda aid=attachment_id: attachment_store.unlink(aid, manifest.correspondenceIds))
-    if claim is not None:
-        attempt(lambda: blobs.delete_blob(claim_name(claim.key)))
 
 
 def abort_request(message: PublishMessage) -> None:

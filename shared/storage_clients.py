@@ -57,14 +57,15 @@ def _target() -> _Target:
 def _client_options(profile: Profile) -> dict[str, object]:
     import requests
     from azure.core.pipeline.transport import RequestsTransport
-    from azure.storage.blob import ExponentialRetry
+    from azure.storage.blob import ExponentialRetry, LinearRetry
 
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=_POOL_SIZE, pool_maxsize=_POOL_SIZE)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     if profile == "request":
-        retry = ExponentialRetry(initial_backoff=0.2, increment_base=2, retry_total=2, random_jitter_range=0.1)
+        # Two quick retries (about 0.6 s in all) ride out a blip; an outage answers at once.
+        retry = LinearRetry(backoff=0.3, retry_total=2, random_jitter_range=0.1)
         transport = RequestsTransport(session=session, session_owner=False, connection_timeout=2, read_timeout=20)
     else:
         retry = ExponentialRetry(initial_backoff=1, increment_base=3, retry_total=4)
@@ -160,9 +161,25 @@ def ensure_storage() -> None:
             pass
 
 
+_prepared: set[_Target] = set()
+_prepare_lock = threading.Lock()
+
+
+def ensure_storage_once() -> None:
+    """``ensure_storage`` on first use in this process, per storage account."""
+    target = _target()
+    if target in _prepared:
+        return
+    with _prepare_lock:
+        if target not in _prepared:
+            ensure_storage()
+            _prepared.add(target)
+
+
 def reset_clients() -> None:
     """For tests that point the process at another storage account."""
     with _lock:
         _blob_clients.clear()
         _queue_clients.clear()
         _named_queues.clear()
+        _prepared.clear()

@@ -87,3 +87,16 @@ def local_app(token_issuer, azurite_connection: str, tmp_path_factory: pytest.Te
     host.start()
     yield host
     host.stop()
+
+
+@pytest.fixture(scope="module")
+def private_azurite() -> Iterator[Azurite]:
+    """An Azurite of this test module alone (for tests that drain queues or stop storage)."""
+    location = Path(tempfile.mkdtemp(prefix="azurite-private-"))
+    azurite = Azurite(free_ports(3), location)
+    azurite.start()
+    try:
+        yield azurite
+    finally:
+        azurite.stop()
+        shutil.rmtree(location, ignore_errors=True)
