@@ -3,18 +3,25 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+# checkov's own dependency pins clash with the app's, so it gets a venv of its own.
+INFRA_VENV := .venv-infra
 PORT ?= 7071
 PYTEST_ARGS ?=
 
 .PHONY: install run test bench clean
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed $(INFRA_VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(INFRA_VENV)/.installed: requirements-infra.txt
+	test -x $(INFRA_VENV)/bin/python || $(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -36,4 +43,4 @@ bench: install
 	$(PY) -m tools.azurite -- $(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .azurite .devkeys .pytest_cache .hypothesis
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .azurite .devkeys .pytest_cache .hypothesis
