@@ -10,7 +10,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from shared import access, errors, external_checks, initialize_rules
 from shared import correspondence_store as store
@@ -29,11 +29,21 @@ _lookups = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lookup")
 
 @dataclass
 class NewAttachments:
-    """Files of the multipart variant, already validated and stored (their ids and states)."""
+    """Files of the multipart variant, stored after validation: their ids and whether all of
+    them are already ``Published`` (no malware scanner configured)."""
 
     ids: list[uuid.UUID] = field(default_factory=list)
     all_published: bool = True
-    total_size: int = 0
+
+
+@dataclass
+class PreparedRequest:
+    """A request that passed every rule (steps 1-26): ready to store."""
+
+    request: InitializeCorrespondencesRequest
+    sender: str
+    existing_attachment_ids: list[uuid.UUID]
+    now: datetime
 
 
 def initialize_json(caller: Caller, body: Any) -> InitializeCorrespondencesResponse:
@@ -56,14 +66,24 @@ def _load_existing_attachments(ids: list[uuid.UUID], sender: str) -> list[Any]:
     return records
 
 
-def initialize(
+def initialize(caller: Caller, request: InitializeCorrespondencesRequest, *, now: datetime | None = None) -> InitializeCorrespondencesResponse:
+    """The JSON endpoint: every rule, then store."""
+    return commit(prepare(caller, request, now=now))
+
+
+def prepare(
     caller: Caller,
     request: InitializeCorrespondencesRequest,
     *,
     now: datetime | None = None,
-    new_attachments: NewAttachments | None = None,
-    check_new_attachments=initialize_rules.check_new_attachments_json,
-) -> InitializeCorrespondencesResponse:
+    check_new_attachments: Callable[[InitializeCorrespondencesRequest], None] = initialize_rules.check_new_attachments_json,
+    new_files_total_size: int = 0,
+) -> PreparedRequest:
+    """Every rule of spec §3.5 in upstream's order; no side effects.
+
+    The multipart variant passes its own ``check_new_attachments`` (file matching, sizes and
+    file-name rules, steps 21-22) and the total size of its files (step 20).
+    """
     now = now or utcnow()
     correspondence = request.correspondence
 
@@ -99,19 +119,22 @@ def initialize(
 
         if any(attachment_store.current_status(a) != "Published" for a in existing):
             raise errors.ATTACHMENT_NOT_PUBLISHED.error()
-    total = sum(a.size or 0 for a in existing) + (new_attachments.total_size if new_attachments else 0)
+    total = sum(a.size or 0 for a in existing) + new_files_total_size
     external_checks.check_forwarding_size(request, total)
     # 21-22. new attachments (the JSON endpoint carries no files: quirk Q1, 1005)
-    if new_attachments is None:
-        check_new_attachments(request)
+    check_new_attachments(request)
     # 24. reply options; 25. recipient-name placeholder; 26. notification
     initialize_rules.check_reply_options(request)
     external_checks.check_recipient_names(request, None)
     initialize_rules.check_notification(request)
+    return PreparedRequest(request=request, sender=sender, existing_attachment_ids=[a.id for a in existing], now=now)
 
-    attachment_ids = [a.id for a in existing] + (new_attachments.ids if new_attachments else [])
+
+def commit(prepared: PreparedRequest, new_attachments: NewAttachments | None = None) -> InitializeCorrespondencesResponse:
+    """Store and queue a prepared request (all or nothing) and build the response."""
+    attachment_ids = prepared.existing_attachment_ids + (new_attachments.ids if new_attachments else [])
     ready = new_attachments is None or new_attachments.all_published
-    new_request = _build(request, caller, sender, attachment_ids, ready, now)
+    new_request = _build(prepared.request, prepared.sender, attachment_ids, ready, prepared.now)
     store.store_new(new_request)
     status = CorrespondenceStatus.ReadyForPublish if ready else CorrespondenceStatus.Initialized
     return InitializeCorrespondencesResponse(
@@ -125,7 +148,6 @@ def initialize(
 
 def _build(
     request: InitializeCorrespondencesRequest,
-    caller: Caller,
     sender: str,
     attachment_ids: list[uuid.UUID],
     ready: bool,
