@@ -64,6 +64,7 @@ MAX_FILE_SIZE_TEXT = "50GB"
 BLOCK_SIZE = 8 * 1024 * 1024  # the block grid of new uploads (stored per upload)
 UPLOAD_CONCURRENCY = 4  # blocks in flight per request
 READBACK_CONCURRENCY = 4  # ranged reads in flight while hashing a committed blob
+READBACK_RANGE = 4 * 1024 * 1024  # bytes per ranged read
 # A completion that has not finished after this long is taken to have crashed: the next
 # chunk or status request for the upload does it again (commit and verify are idempotent).
 COMPLETION_STALE_AFTER = timedelta(minutes=15)
@@ -381,13 +382,13 @@ def _commit_blocks(blob, total: int, block_size: int) -> None:
     blob.commit_block_list(blocks, content_settings=ContentSettings(content_type="application/octet-stream"))
 
 
-def _hash_committed(blob, hasher, start: int, total: int, block_size: int) -> None:
+def _hash_committed(blob, hasher, start: int, total: int, range_size: int) -> None:
     """Feed ``[start, total)`` of the committed blob to ``hasher`` in order, with a few ranged
-    reads in flight (memory: READBACK_CONCURRENCY blocks)."""
-    offsets = list(range(start, total, block_size))
+    reads in flight (memory: READBACK_CONCURRENCY x range_size)."""
+    offsets = list(range(start, total, range_size))
 
     def read(offset: int) -> bytes:
-        length = min(block_size, total - offset)
+        length = min(range_size, total - offset)
         return blob.download_blob(offset=offset, length=length).readall()
 
     futures: list[Future] = []
@@ -506,9 +507,13 @@ def _upload_single(attachment_id: uuid.UUID, body: bytes) -> None:
     blob = store.blob_client(attachment_id)
     view = memoryview(body)
     try:
-        staging = _pool.submit(_stage_blocks, blob, view, 0, BLOCK_SIZE)
-        md5 = hashlib.md5(body).hexdigest()  # while the blocks go out (releases the GIL)
-        staging.result()
+        # The MD5 runs beside the staging (hashlib releases the GIL). Only leaf tasks go to the
+        # pool: a task that waited for other pool tasks could deadlock a saturated pool.
+        hashing = _pool.submit(lambda: hashlib.md5(body).hexdigest())
+        try:
+            _stage_blocks(blob, view, 0, BLOCK_SIZE)
+        finally:
+            md5 = hashing.result()
         _commit_blocks(blob, len(body), BLOCK_SIZE)
     except AzureError as exc:
         logger.warning("upload of attachment %s failed (%s)", attachment_id, type(exc).__name__)
@@ -598,14 +603,12 @@ def _upload_chunk(record: AttachmentRecord, chunk: ChunkRange, body: bytes, cont
         state = _start_chunked(attachment_id, chunk.total)
     assert chunk.start is not None and chunk.end is not None
     start, end = chunk.start, chunk.end + 1
-    staging = None
-    if not covered(state.ranges, start, end):
-        staging = _pool.submit(_stage_blocks, store.blob_client(attachment_id), memoryview(body), start, block_size)
+    hashing = _pool.submit(_advance_md5, state, start, end, body)  # beside the staging; a leaf task
     try:
-        advanced = _advance_md5(state, start, end, body)  # while the blocks go out
+        if not covered(state.ranges, start, end):
+            _stage_blocks(store.blob_client(attachment_id), memoryview(body), start, block_size)
     finally:
-        if staging is not None:
-            staging.result()
+        advanced = hashing.result()
     claimed = _record_range(attachment_id, chunk.total, start, end, advanced)
     if claimed is None:
         record = store.read_attachment(attachment_id)
@@ -719,7 +722,7 @@ def _complete(attachment_id: uuid.UUID, state: UploadState) -> None:
         if hasher is None:
             hasher = hashlib.md5()
         if hashed_from < state.total:
-            _hash_committed(blob, hasher, hashed_from, state.total, state.blockSize)
+            _hash_committed(blob, hasher, hashed_from, state.total, READBACK_RANGE)
         digest = hasher.hexdigest() if hasattr(hasher, "hexdigest") else hasher.finalize()
     except BaseException:
         _release_completion(attachment_id)  # the next chunk or status request tries again
