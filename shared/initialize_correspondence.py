@@ -108,6 +108,7 @@ def prepare(
     initialize_rules.check_unique_recipients(request)
     external_checks.check_recipients_registered(request, None)
     # 10-16. confirmation, reservation, dates, content, references, transmissions
+    initialize_rules.check_due_date_required(request)  # before KRR, as upstream
     external_checks.check_reservation(request, None)
     initialize_rules.check_content_and_references(request, now)
     external_checks.check_dialog(request, None, resource.owner_organization)

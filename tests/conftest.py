@@ -78,12 +78,26 @@ def app_env(token_issuer, storage_env: str, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture(scope="session")
-def local_app(token_issuer, azurite_connection: str, tmp_path_factory: pytest.TempPathFactory):
+def local_app_azurite() -> Iterator[Azurite]:
+    """The end-to-end host's own Azurite: its queue consumer must not take the messages that
+    in-process integration tests inspect."""
+    location = Path(tempfile.mkdtemp(prefix="azurite-e2e-"))
+    azurite = Azurite(free_ports(3), location)
+    azurite.start()
+    try:
+        yield azurite
+    finally:
+        azurite.stop()
+        shutil.rmtree(location, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def local_app(token_issuer, local_app_azurite: Azurite, tmp_path_factory: pytest.TempPathFactory):
     """The real function app served by ``python -m tools.serve`` over HTTP (one per session)."""
     from tests.support.localhost import LocalHost
 
     log = tmp_path_factory.mktemp("host") / "host.log"
-    host = LocalHost(app_settings(token_issuer, azurite_connection), log_path=log)
+    host = LocalHost(app_settings(token_issuer, local_app_azurite.connection_string), log_path=log)
     host.start()
     yield host
     host.stop()

@@ -61,3 +61,13 @@ def test_ncrontab_has_seconds_first() -> None:
     assert next_occurrence("0 */5 * * * *", start) == datetime(2026, 1, 1, 0, 5, 0, tzinfo=timezone.utc)
     with pytest.raises(ValueError):
         next_occurrence("* * * * *", start)
+
+
+def test_host_json_values_can_be_overridden_by_app_settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools.localhost.app_settings import load_host_json
+
+    (tmp_path / "host.json").write_text('{"extensions": {"queues": {"visibilityTimeout": "00:00:10"}}}')
+    monkeypatch.setenv("AzureFunctionsJobHost__extensions__queues__visibilityTimeout", "00:00:00")
+    monkeypatch.setenv("AzureFunctionsJobHost__extensions__queues__maxDequeueCount", "2")
+    config = load_host_json(tmp_path)
+    assert config["extensions"]["queues"] == {"visibilityTimeout": "00:00:00", "maxDequeueCount": "2"}

@@ -24,9 +24,25 @@ def load_local_settings(root: Path) -> None:
     os.environ.setdefault("FUNCTIONS_WORKER_RUNTIME", "python")
 
 
+HOST_OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
+
+
 def load_host_json(root: Path) -> dict[str, Any]:
+    """host.json, with app-setting overrides such as
+    ``AzureFunctionsJobHost__extensions__queues__visibilityTimeout`` (as the Functions host)."""
     path = root / "host.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    for name, value in os.environ.items():
+        if not name.startswith(HOST_OVERRIDE_PREFIX):
+            continue
+        *parents, leaf = name[len(HOST_OVERRIDE_PREFIX):].split("__")
+        node = config
+        for part in parents:
+            key = next((k for k in node if k.lower() == part.lower()), part)
+            node = node.setdefault(key, {})
+        key = next((k for k in node if k.lower() == leaf.lower()), leaf)
+        node[key] = value
+    return config
 
 
 def timespan_seconds(value: str | None, default: float) -> float:
