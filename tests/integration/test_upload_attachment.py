@@ -195,3 +195,15 @@ def test_overview_error_wins_over_the_upload_error(token_issuer, monkeypatch):
     monkeypatch.setattr(access, "ensure_owner", flaky)
     response = att.upload(token_issuer, attachment_id, b"content")
     assert response.status == 401 and response.json()["errorCode"] == 4001
+
+
+def test_bodies_beyond_the_json_cap_are_accepted_with_the_default_grid(token_issuer, monkeypatch):
+    """The upload endpoint has no 2 MiB JSON cap (the host's 100 MB applies); 8 MiB blocks."""
+    monkeypatch.setattr(attachments, "BLOCK_SIZE", 8 * 1024 * 1024)
+    data = att.pattern(9 * 1024 * 1024 + 5, seed=21)
+    attachment_id = att.create(token_issuer, checksum=att.md5(data))
+    response = att.upload(token_issuer, attachment_id, data)
+    assert response.status == 200, response.body
+    blocks = attachment_store.blob_client(uuid.UUID(attachment_id)).get_block_list("committed")[0]
+    assert [b.size for b in blocks] == [8 * 1024 * 1024, 1024 * 1024 + 5]
+    assert stored_bytes(attachment_id) == data
