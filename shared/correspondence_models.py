@@ -60,6 +60,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -92,6 +93,8 @@ MAX_NEW_ATTACHMENTS = 1000
 MAX_CUSTOM_EMAIL = 320
 MAX_CUSTOM_MOBILE = 64
 MAX_FREE_TEXT = 30_000  # linkText, customNotificationRecipients[].recipientToOverride, ...
+# Arrays whose null is read as empty (a "before" validator below): so says the document.
+_NULL_IS_EMPTY: dict[str, Any] = {"type": ["array", "null"]}
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -214,10 +217,18 @@ def _enum_type(enum_cls: type[E], label: str) -> Any:
             raise _invalid(message)
         return member
 
+    names_out = [m.name for m in enum_cls]
     return Annotated[
         enum_cls,
         PlainValidator(validate, json_schema_input_type=str),
         PlainSerializer(lambda member: member.name, return_type=str),
+        # The document (tools/openapi.py): names (any case on input) or the integer values.
+        WithJsonSchema(
+            {"anyOf": [{"type": "string", "enum": names_out},
+                       {"type": "integer", "enum": [m.value for m in enum_cls]}]},
+            mode="validation",
+        ),
+        WithJsonSchema({"type": "string", "enum": names_out}, mode="serialization"),
     ]
 
 
@@ -250,6 +261,10 @@ NotificationTemplateField = Annotated[
     NotificationTemplate,
     PlainValidator(_validate_template, json_schema_input_type=str),
     PlainSerializer(_serialize_template),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "enum": ["CustomMessage", "GenericAltinnMessage"]},
+                   {"type": "integer", "format": "int32"}]}
+    ),
 ]
 NotificationChannelField = _enum_type(NotificationChannel, "notification channel")
 EmailContentTypeField = _enum_type(EmailContentType, "email content type")
@@ -292,7 +307,14 @@ def _text(max_length: int | None, min_length: int = 0, required: bool = False) -
                 raise _invalid(f"The value must be at most {max_length} characters long.")
         return value
 
-    return Annotated[str, PlainValidator(validate, json_schema_input_type=str)]
+    schema: dict[str, Any] = {"type": "string"}
+    if min_length:
+        schema["minLength"] = min_length
+    if max_length is not None:
+        schema["maxLength"] = max_length  # in UTF-16 code units, as .NET counts
+    if required:
+        schema["pattern"] = "\\S"
+    return Annotated[str, PlainValidator(validate, json_schema_input_type=str), WithJsonSchema(schema)]
 
 
 def _validate_bool(value: object) -> bool:
@@ -338,16 +360,22 @@ def _validate_datetime(value: object) -> datetime:
 
 
 Bool = Annotated[bool, PlainValidator(_validate_bool, json_schema_input_type=bool)]
-Int32 = Annotated[int, PlainValidator(_validate_int32, json_schema_input_type=int)]
+Int32 = Annotated[
+    int,
+    PlainValidator(_validate_int32, json_schema_input_type=int),
+    WithJsonSchema({"type": "integer", "format": "int32", "minimum": INT32_MIN, "maximum": INT32_MAX}),
+]
 Guid = Annotated[
     uuid.UUID,
     BeforeValidator(_check_guid_format, json_schema_input_type=str),
     PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "format": "uuid"}),
 ]
 DateTimeOffset = Annotated[
     datetime,
     PlainValidator(_validate_datetime, json_schema_input_type=str),
     PlainSerializer(lambda value: value.isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 AnyText = _text(None)
 FreeText = _text(MAX_FREE_TEXT)
@@ -369,7 +397,14 @@ def _validate_resource_id(value: object) -> str:
 
 # The resource id with its optional ``urn:altinn:resource:`` prefix stripped (also used by the
 # attachment endpoints).
-ResourceId = Annotated[str, PlainValidator(_validate_resource_id, json_schema_input_type=str)]
+ResourceId = Annotated[
+    str,
+    PlainValidator(_validate_resource_id, json_schema_input_type=str),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": MAX_RESOURCE_ID,
+         "pattern": "^(urn:altinn:resource:)?[^:]+$"}
+    ),
+]
 
 
 def _validate_checksum(value: object) -> str:
@@ -383,7 +418,15 @@ def _validate_checksum(value: object) -> str:
     return value
 
 
-Checksum = Annotated[str, PlainValidator(_validate_checksum, json_schema_input_type=str)]
+Checksum = Annotated[
+    str,
+    PlainValidator(_validate_checksum, json_schema_input_type=str),
+    WithJsonSchema(
+        {"type": ["string", "null"],
+         "description": "MD5 hex digest (32 lower-case characters); empty or null for none."},
+        mode="validation",
+    ),
+]
 
 
 def _validate_recipient(value: object) -> str:
@@ -395,7 +438,16 @@ def _validate_recipient(value: object) -> str:
         raise _invalid(str(exc)) from None
 
 
-Recipient = Annotated[str, PlainValidator(_validate_recipient, json_schema_input_type=str)]
+Recipient = Annotated[
+    str,
+    PlainValidator(_validate_recipient, json_schema_input_type=str),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1,
+         "description": "An organisation number or national identity number, plain or as an "
+                        "urn:altinn:organization:identifier-no / urn:altinn:person:identifier-no "
+                        "URN (spec 3.2)."}
+    ),
+]
 
 
 # --- base model ---------------------------------------------------------------------------------
@@ -471,7 +523,10 @@ class CorrespondenceContent(ApiModel):
     message_summary: Optional[_text(MAX_SUMMARY)] = Field(default=None, alias="messageSummary")
     message_body: _text(MAX_BODY, 1, required=True) = Field(alias="messageBody")
     attachments: list[CorrespondenceAttachment] = Field(
-        default_factory=list, alias="attachments", max_length=MAX_NEW_ATTACHMENTS
+        default_factory=list,
+        alias="attachments",
+        max_length=MAX_NEW_ATTACHMENTS,
+        json_schema_extra=_NULL_IS_EMPTY,
     )
 
     @field_validator("language")
@@ -617,7 +672,17 @@ def _validate_property_list(value: object) -> dict[str, str]:
 
 
 PropertyList = Annotated[
-    dict[str, str], PlainValidator(_validate_property_list, json_schema_input_type=dict)
+    dict[str, str],
+    PlainValidator(_validate_property_list, json_schema_input_type=dict),
+    WithJsonSchema(
+        {"type": ["object", "null"], "maxProperties": MAX_PROPERTIES,
+         "propertyNames": {"maxLength": MAX_PROPERTY_KEY},
+         "additionalProperties": {"type": "string", "maxLength": MAX_PROPERTY_VALUE}},
+        mode="validation",
+    ),
+    WithJsonSchema(
+        {"type": "object", "additionalProperties": {"type": "string"}}, mode="serialization"
+    ),
 ]
 
 
@@ -647,7 +712,10 @@ class BaseCorrespondence(ApiModel):
     )
     property_list: PropertyList = Field(default_factory=dict, alias="propertyList")
     reply_options: list[ReplyOption] = Field(
-        default_factory=list, alias="replyOptions", max_length=MAX_REPLY_OPTIONS
+        default_factory=list,
+        alias="replyOptions",
+        max_length=MAX_REPLY_OPTIONS,
+        json_schema_extra=_NULL_IS_EMPTY,
     )
     notification: Optional[Notification] = Field(default=None, alias="notification")
     ignore_reservation: Optional[Bool] = Field(default=None, alias="ignoreReservation")
@@ -700,7 +768,10 @@ class InitializeCorrespondencesRequest(ApiModel):
         list[Recipient], Field(min_length=1, max_length=MAX_RECIPIENTS)
     ] = Field(alias="recipients")
     existing_attachments: list[Guid] = Field(
-        default_factory=list, alias="existingAttachments", max_length=MAX_EXISTING_ATTACHMENTS
+        default_factory=list,
+        alias="existingAttachments",
+        max_length=MAX_EXISTING_ATTACHMENTS,
+        json_schema_extra=_NULL_IS_EMPTY,
     )
     idempotent_key: Optional[Guid] = Field(default=None, alias="idempotentKey")
 

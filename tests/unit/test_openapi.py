@@ -1,0 +1,110 @@
+"""The committed OpenAPI document: up to date, complete, and true to the error contract."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from shared import errors
+from tools import openapi
+
+DOCUMENT = json.loads(openapi.DOCUMENT_PATH.read_text(encoding="utf-8"))
+
+
+def test_committed_document_is_up_to_date() -> None:
+    current = openapi.DOCUMENT_PATH.read_text(encoding="utf-8")
+    assert current == openapi.render(openapi.build_document()), (
+        "shared/openapi.json is out of date: run `python -m tools.openapi --write` and commit it"
+    )
+
+
+def test_every_http_function_is_an_operation() -> None:
+    functions = openapi.discover()
+    assert len(functions) >= 11
+    for function in functions:
+        assert function.path in DOCUMENT["paths"], function.name
+        for method in function.methods:
+            operation = DOCUMENT["paths"][function.path][method]
+            assert operation["responses"], function.name
+            for name, _ in function.parameters:
+                assert any(p["in"] == "path" and p["name"] == name for p in operation["parameters"]), (function.name, name)
+
+
+def test_document_is_openapi_3_1_with_bearer_security() -> None:
+    assert DOCUMENT["openapi"] == "3.1.0"
+    assert DOCUMENT["components"]["securitySchemes"]["bearerAuth"] == {
+        **DOCUMENT["components"]["securitySchemes"]["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+    }
+    assert DOCUMENT["security"] == [{"bearerAuth": []}]
+    anonymous = {
+        path for path, methods in DOCUMENT["paths"].items() for op in methods.values() if op.get("security") == []
+    }
+    assert anonymous == {"/health", "/correspondence/api/v1/openapi.json"}
+
+
+def test_schemathesis_loads_every_operation() -> None:
+    schemathesis = pytest.importorskip("schemathesis")
+    schema = schemathesis.openapi.from_dict(DOCUMENT)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    count = sum(len(methods) for methods in DOCUMENT["paths"].values())
+    assert len(operations) == count
+
+
+def _validator(name: str):
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    schema = {"$ref": f"#/components/schemas/{name}", "components": DOCUMENT["components"]}
+    return jsonschema_rs.validator_for(schema)
+
+
+def test_problem_schemas_describe_what_errors_py_renders() -> None:
+    trace = errors.new_trace_id()
+    business = errors.business_problem(errors.ATTACHMENT_NOT_FOUND.error(), trace)
+    validation = errors.validation_problem(
+        errors.RequestValidationError([errors.FieldError("$.recipients", "Recipients can not be empty")]), trace
+    )
+    protocol = errors.http_problem(413, trace, "The request body is larger than 2097152 bytes.")
+    timeout = errors.business_problem(errors.UPLOAD_TIMED_OUT.error(), trace)
+    assert _validator("BusinessProblem").is_valid(business)
+    assert _validator("BusinessProblem").is_valid(timeout)
+    assert _validator("ValidationProblem").is_valid(validation)
+    assert _validator("ProblemDetails").is_valid(protocol)
+    assert not _validator("BusinessProblem").is_valid(protocol)  # no errorCode
+    assert not _validator("ValidationProblem").is_valid(business)
+
+
+def test_request_examples_are_valid_requests() -> None:
+    from shared.attachments import InitializeAttachmentRequest
+    from shared.correspondence_models import parse_initialize_request, validate_model
+
+    parse_initialize_request(openapi.INITIALIZE_EXAMPLE)
+    validate_model(InitializeAttachmentRequest, openapi.ATTACHMENT_EXAMPLE)
+    body = DOCUMENT["paths"]["/correspondence/api/v1/correspondence"]["post"]["requestBody"]["content"]["application/json"]
+    assert _validator("InitializeCorrespondencesRequest").is_valid(body["example"])
+
+
+def test_request_schema_carries_the_limits() -> None:
+    schemas = DOCUMENT["components"]["schemas"]
+    request = schemas["InitializeCorrespondencesRequest"]["properties"]
+    assert request["recipients"]["maxItems"] == 500
+    assert request["recipients"]["minItems"] == 1
+    assert request["existingAttachments"]["maxItems"] == 1000
+    assert schemas["BaseCorrespondence"]["properties"]["replyOptions"]["maxItems"] == 100
+    assert schemas["CorrespondenceContent"]["properties"]["messageBody"]["maxLength"] == 30_000
+    notification = schemas["Notification"]["properties"]
+    custom = notification["customRecipients"]["anyOf"][0]
+    assert custom["maxItems"] == 100
+    assert notification["customNotificationRecipients"]["anyOf"][0]["maxItems"] == 100
+
+
+def test_response_examples_conform() -> None:
+    overview = {
+        "correspondences": [
+            {"correspondenceId": str(uuid.uuid4()), "status": "Initialized", "recipient": "urn:altinn:person:identifier-no:26818099001", "notifications": None}
+        ],
+        "attachmentIds": [],
+    }
+    assert _validator("InitializeCorrespondencesResponse").is_valid(overview)
