@@ -193,18 +193,24 @@ def update(attachment_id: uuid.UUID, change: Callable[[AttachmentRecord], bool])
 
 # --- used by the correspondence code -------------------------------------------------------
 
-def link(attachment_id: uuid.UUID, correspondence_ids: Iterable[uuid.UUID]) -> None:
+def link(attachment_id: uuid.UUID, correspondence_ids: Iterable[uuid.UUID], *, require_published: bool = True) -> None:
     """Record that these correspondences use the attachment (atomically, with ETag).
 
     Re-checks in the same write that the attachment is still ``Published`` and was never
     purged, so a purge racing with a link never leaves a purged attachment linked: either the
     link is written first (the purge then sees it: 2007) or the purge is (this raises 1018).
     A record that no longer exists raises 1007.
+
+    ``require_published=False``: a file the same request uploaded (multipart initialize). It
+    may still await its malware scan; nobody else knows its id, and the publisher fails the
+    correspondence if the scan fails it.
     """
     ids = list(correspondence_ids)
 
     def change(record: AttachmentRecord) -> bool:
-        if current_status(record) != PUBLISHED or record.has_status(PURGED) or record.has_status(EXPIRED):
+        if require_published and (
+            current_status(record) != PUBLISHED or record.has_status(PURGED) or record.has_status(EXPIRED)
+        ):
             raise errors.ATTACHMENT_NOT_PUBLISHED.error()
         missing = [cid for cid in ids if cid not in record.correspondenceIds]
         record.correspondenceIds.extend(missing)

@@ -134,18 +134,27 @@ def initialize_attachment(caller: Caller, body: Any) -> uuid.UUID:
     )
     check_file_name(request.file_name)  # 2010, 2011, 2013, 2012, 2021
     check_expiration_days(request.expiration_in_days)  # 2017
+    return create_attachment(request.resource_id, access.sender_urn(resource.owner_organization), request)
+
+
+def create_attachment(resource_id: str, sender: str, metadata: BaseAttachment) -> uuid.UUID:
+    """Store a new attachment record (``Initialized``) from validated metadata; no checks.
+
+    Used by ``initialize_attachment`` and by the multipart initialize correspondence, which
+    has checked access and the attachment rules itself.
+    """
     now = utcnow()
     record = AttachmentRecord(
         id=uuid.uuid4(),
-        resourceId=request.resource_id,
-        sender=access.sender_urn(resource.owner_organization),
-        fileName=request.file_name,
-        displayName=request.display_name,
-        isEncrypted=request.is_encrypted,
-        checksum=request.checksum,
-        sendersReference=request.senders_reference,
-        expirationInDays=request.expiration_in_days,
-        dataType=data_type_for(request.file_name),
+        resourceId=resource_id,
+        sender=sender,
+        fileName=metadata.file_name,
+        displayName=metadata.display_name,
+        isEncrypted=metadata.is_encrypted,
+        checksum=metadata.checksum,
+        sendersReference=metadata.senders_reference,
+        expirationInDays=metadata.expiration_in_days,
+        dataType=data_type_for(metadata.file_name),
         created=now,
         statusHistory=[StatusEvent(status=INITIALIZED, statusText=INITIALIZED, statusChanged=now)],
     )
@@ -490,6 +499,21 @@ def _claim_single(attachment_id: uuid.UUID) -> None:
         raise errors.ATTACHMENT_NOT_FOUND.error()
 
 
+def upload_new_file(attachment_id: uuid.UUID, data: bytes | memoryview) -> AttachmentRecord:
+    """Upload the whole file of an attachment created just now by ``create_attachment`` (no
+    access checks: the caller made them). ``data`` may be a memoryview slice of the request
+    body; it is staged from slices, never copied whole.
+
+    ``UploadProcessing`` -> blocks + MD5 -> declared checksum verified (mismatch: ``Failed``,
+    blob deleted, 400/2008) -> ``Published`` in scan mode ``none``. Storage errors: ``Failed``,
+    502/2002. Returns the record as written.
+    """
+    if len(data) == 0:
+        raise _file_size_error()
+    _claim_single(attachment_id)
+    return _upload_single(attachment_id, data)
+
+
 def _fail(attachment_id: uuid.UUID, text: str) -> None:
     def change(record: AttachmentRecord) -> bool:
         record.upload = None
@@ -501,7 +525,7 @@ def _fail(attachment_id: uuid.UUID, text: str) -> None:
     store.update(attachment_id, change)
 
 
-def _upload_single(attachment_id: uuid.UUID, body: bytes) -> None:
+def _upload_single(attachment_id: uuid.UUID, body: bytes | memoryview) -> AttachmentRecord:
     from azure.core.exceptions import AzureError
 
     blob = store.blob_client(attachment_id)
@@ -520,10 +544,10 @@ def _upload_single(attachment_id: uuid.UUID, body: bytes) -> None:
         _fail(attachment_id, TEXT_UPLOAD_FAILED)
         _delete_blob(attachment_id)
         raise errors.UPLOAD_FAILED.error() from None
-    _finish(attachment_id, len(body), md5)
+    return _finish(attachment_id, len(body), md5)
 
 
-def _finish(attachment_id: uuid.UUID, size: int, md5: str) -> None:
+def _finish(attachment_id: uuid.UUID, size: int, md5: str) -> AttachmentRecord:
     """Verify the declared checksum and record the outcome (the blob is committed)."""
     record = store.read_attachment(attachment_id)
     if record is None:  # records are never deleted; be safe anyway
@@ -549,10 +573,13 @@ def _finish(attachment_id: uuid.UUID, size: int, md5: str) -> None:
             record.add_status(PUBLISHED, TEXT_PUBLISHED_NO_SCANNER)
         return True
 
-    store.update(attachment_id, change)
+    record = store.update(attachment_id, change)
     if purged:
         _delete_blob(attachment_id)
     logger.info("attachment %s uploaded (%d bytes)", attachment_id, size)
+    if record is None:  # records are never deleted
+        raise errors.ATTACHMENT_NOT_FOUND.error()
+    return record
 
 
 # --- chunked upload ------------------------------------------------------------------------

@@ -70,6 +70,8 @@ class PublishMessage(BaseModel):
 class NewRequest:
     manifest: RequestManifest
     records: list[CorrespondenceRecord]
+    # Attachments uploaded by this request (multipart): linked even while awaiting a scan.
+    new_attachment_ids: frozenset[uuid.UUID] = frozenset()
 
 
 def record_name(correspondence_id: uuid.UUID) -> str:
@@ -258,7 +260,11 @@ def store_new(request: NewRequest) -> None:
             from shared import attachment_store
 
             for attachment_id in manifest.attachmentIds:
-                attachment_store.link(attachment_id, manifest.correspondenceIds)
+                attachment_store.link(
+                    attachment_id,
+                    manifest.correspondenceIds,
+                    require_published=attachment_id not in request.new_attachment_ids,
+                )
                 linked.append(attachment_id)
         if utcnow() - now > COMMIT_DEADLINE:
             raise ServiceUnavailable("storage too slow: the request was not committed")

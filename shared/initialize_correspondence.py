@@ -136,6 +136,8 @@ def commit(prepared: PreparedRequest, new_attachments: NewAttachments | None = N
     attachment_ids = prepared.existing_attachment_ids + (new_attachments.ids if new_attachments else [])
     ready = new_attachments is None or new_attachments.all_published
     new_request = _build(prepared.request, prepared.sender, attachment_ids, ready, prepared.now)
+    if new_attachments is not None:
+        new_request.new_attachment_ids = frozenset(new_attachments.ids)
     store.store_new(new_request)
     status = CorrespondenceStatus.ReadyForPublish if ready else CorrespondenceStatus.Initialized
     return InitializeCorrespondencesResponse(
