@@ -11,7 +11,9 @@ that ``shared.http`` renders from its attributes (``http_status``, ``headers``,
 
 Differences from upstream, on purpose: the issuer must equal a configured issuer exactly
 (upstream matches the substring ``altinn`` / ``maskinporten.no``); only RS256 is accepted;
-token lifetime is checked in Development too. Like upstream, the audience is not checked.
+token lifetime is checked in Development too. Like upstream, the audience of Altinn and
+Maskinporten tokens is not checked. Entra ID access tokens are a third, optional issuer with
+their own rules (audience, app role, organisation mapping): ``shared.entra_tokens``.
 Nothing here logs or returns the token or its claims.
 """
 
@@ -39,6 +41,7 @@ SERVICE_OWNER_SCOPE = "altinn:serviceowner"
 
 ALTINN = "altinn"
 MASKINPORTEN = "maskinporten"
+ENTRA = "entra"  # Entra ID access tokens, when configured: see shared.entra_tokens
 _REQUIRED_SCOPES = {
     ALTINN: (WRITE_SCOPE,),
     MASKINPORTEN: (WRITE_SCOPE, SERVICE_OWNER_SCOPE),
@@ -59,7 +62,7 @@ class Caller:
     organization: str  # 9-digit organisation number
     issuer: str
     scopes: frozenset[str]
-    token_kind: str  # "altinn" or "maskinporten"
+    token_kind: str  # "altinn", "maskinporten" or "entra"
 
 
 class AuthenticationError(Exception):
@@ -110,6 +113,10 @@ def authenticate(authorization_header: str | None) -> Caller:
     try:
         header, unverified = _unverified_parts(token)
         token_kind, issuer, jwks_source = _trusted_issuer(unverified)
+        if token_kind == ENTRA:
+            from shared import entra_tokens  # its own audience, role and organisation rules
+
+            return entra_tokens.authenticate(token, header.get("kid"), issuer)
         claims = _verified_claims(token, header.get("kid"), issuer, jwks_source)
     except InvalidToken as exc:
         logger.info("token rejected: %s", exc.public_detail)  # fixed texts, no token data
@@ -170,6 +177,10 @@ def _trusted_issuer(unverified: dict[str, Any]) -> tuple[str, str, str]:
                     logger.error("app setting %s is not set", jwks_setting)
                     raise KeySetUnavailable()
                 return token_kind, iss, source
+        from shared import entra_tokens  # the optional third issuer (shared.entra_tokens)
+
+        if iss in entra_tokens.issuers():
+            return ENTRA, iss, ""
     raise InvalidToken("The bearer token's issuer is not trusted.")
 
 

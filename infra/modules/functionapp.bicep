@@ -80,6 +80,24 @@ param maskinportenJwks string
 @description('Base URL of the Altinn Resource Registry API.')
 param resourceRegistryUrl string
 
+@description('Entra ID tenant (GUID) whose access tokens the API trusts as a third issuer. Empty = Entra ID tokens are not accepted.')
+param entraTenantId string = ''
+
+@description('Override: exact Entra ID issuers (space-separated). Empty = the tenant\'s v1 and v2 issuers.')
+param entraIssuer string = ''
+
+@description('Override: Entra ID JWKS URL. Empty = the tenant\'s key set.')
+param entraJwks string = ''
+
+@description('Accepted audiences of Entra ID tokens (the API app\'s application id URI and/or client id). Required when Entra ID is trusted.')
+param entraAudience string = ''
+
+@description('App role (or delegated scope) that grants correspondence write access.')
+param entraWriteRole string = 'Correspondence.Write'
+
+@description('Client application id (azp/appid) or object id -> 9-digit organisation number of the Entra ID callers.')
+param entraOrganizations object = {}
+
 @description('Malware scan mode of the app: none, or defender (wait for Defender scan results).')
 @allowed([
   'none'
@@ -173,6 +191,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           value: queueEndpoint
         }
         {
+          // The search index (table CorrespondenceIndex, shared/correspondence_index.py).
+          name: 'CorrespondenceStorage__tableServiceUri'
+          value: tableEndpoint
+        }
+        {
           name: 'CorrespondenceStorage__credential'
           value: 'managedidentity'
         }
@@ -209,6 +232,31 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'RESOURCE_REGISTRY'
           value: resourceRegistryUrl
+        }
+        // Entra ID access tokens (optional third issuer; empty tenant and issuer = off).
+        {
+          name: 'ENTRA_TENANT_ID'
+          value: entraTenantId
+        }
+        {
+          name: 'ENTRA_ISSUER'
+          value: entraIssuer
+        }
+        {
+          name: 'ENTRA_JWKS'
+          value: entraJwks
+        }
+        {
+          name: 'ENTRA_AUDIENCE'
+          value: entraAudience
+        }
+        {
+          name: 'ENTRA_WRITE_ROLE'
+          value: entraWriteRole
+        }
+        {
+          name: 'ENTRA_ORGANIZATIONS'
+          value: string(entraOrganizations)
         }
         // Behaviour.
         {
