@@ -378,7 +378,7 @@ def _stage_blocks(blob, body: memoryview, start: int, block_size: int) -> None:
     def stage(offset: int) -> None:
         part = body[offset - start: min(offset + block_size, end) - start]
         blob.stage_block(
-            block_id(offset), part, length=len(part), transactional_content_md5=hashlib.md5(part).digest()
+            block_id(offset), part, length=len(part), transactional_content_md5=hashlib.md5(part, usedforsecurity=False).digest()
         )
 
     _bounded(stage, range(start, end, block_size), UPLOAD_CONCURRENCY)
@@ -533,7 +533,7 @@ def _upload_single(attachment_id: uuid.UUID, body: bytes | memoryview) -> Attach
     try:
         # The MD5 runs beside the staging (hashlib releases the GIL). Only leaf tasks go to the
         # pool: a task that waited for other pool tasks could deadlock a saturated pool.
-        hashing = _pool.submit(lambda: hashlib.md5(body).hexdigest())
+        hashing = _pool.submit(lambda: hashlib.md5(body, usedforsecurity=False).hexdigest())
         try:
             _stage_blocks(blob, view, 0, BLOCK_SIZE)
         finally:
@@ -747,7 +747,7 @@ def _complete(attachment_id: uuid.UUID, state: UploadState) -> None:
         hasher = _resume_md5(state.md5State, state.md5Impl)
         hashed_from = state.hashedTo if hasher is not None else 0
         if hasher is None:
-            hasher = hashlib.md5()
+            hasher = hashlib.md5(usedforsecurity=False)
         if hashed_from < state.total:
             _hash_committed(blob, hasher, hashed_from, state.total, READBACK_RANGE)
         digest = hasher.hexdigest() if hasattr(hasher, "hexdigest") else hasher.finalize()

@@ -116,7 +116,8 @@ def _fetch(base_url: str, identifier: str) -> Resource | None:
     url = f"{base_url.rstrip('/')}/resource/{urllib.parse.quote(identifier, safe='')}"
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
+        # Only http(s) base URLs reach here (_is_url); a file path is read as a JSON file instead.
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # nosec B310
             if response.status == 204:
                 return None
             raw = response.read(MAX_DOCUMENT_BYTES + 1)

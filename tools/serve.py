@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from tools.localhost.app_settings import load_host_json, load_local_settings
+from tools.localhost.body import BodyLimits, BodyRefused, read_body
 from tools.localhost.functions import FunctionDef, discover, invoke
 from tools.localhost.routes import Route, compile_route, sort_routes
 
@@ -30,6 +31,11 @@ logger = logging.getLogger("serve")
 
 # The Functions HTTP trigger refuses bodies over 100 MB (104,857,600 bytes).
 MAX_REQUEST_BYTES = 100 * 1024 * 1024
+# Request line and header limits (Kestrel's defaults: 8 KiB request line, 100 headers); a
+# header may be 16 KiB, room for a large bearer token. Over them: 400 and the connection closes.
+MAX_LINE_SIZE = 8190
+MAX_FIELD_SIZE = 16 * 1024
+MAX_HEADERS = 100
 
 
 def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -42,6 +48,8 @@ def _problem(status: int, title: str, detail: str, headers: dict[str, str] | Non
 class HttpDispatcher:
     def __init__(self, functions: list[FunctionDef], executor: ThreadPoolExecutor, route_prefix: str) -> None:
         self.executor = executor
+        # Size cap, idle timeout and minimum rate for bodies (408/2022 for a slow sender).
+        self.body_limits = BodyLimits.from_env(MAX_REQUEST_BYTES)
         entries: list[tuple[Route, FunctionDef, set[str]]] = []
         for function in functions:
             trigger = function.trigger
@@ -77,9 +85,9 @@ class HttpDispatcher:
         import azure.functions as func
 
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return _problem(413, "Payload Too Large", f"The request body is larger than {MAX_REQUEST_BYTES} bytes.")
+            body = await read_body(request, self.body_limits)
+        except BodyRefused as refused:
+            return refused.response
         headers: dict[str, str] = {}
         for name, value in request.headers.items():
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
@@ -139,7 +147,17 @@ async def serve(root: Path, host: str, port: int, ready: asyncio.Event | None = 
         elif function.trigger_type != "httpTrigger":
             logger.warning("%s: trigger %s is not supported by the local host", function.name, function.trigger_type)
 
-    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handler_cancellation=True,
+        max_line_size=MAX_LINE_SIZE,
+        max_field_size=MAX_FIELD_SIZE,
+        max_headers=MAX_HEADERS,
+        # After an early answer (408, 413) the rest of the body is read and dropped for at most
+        # 2 s (aiohttp's default: 10 s), so that the client sees the answer; then it closes.
+        lingering_time=2.0,
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024)
     await site.start()
