@@ -462,7 +462,7 @@ class NewFiles:
         it and deletes the blob; we leave nothing behind)."""
         for attachment, file in self.matched:
             declared = (attachment.checksum or "").strip().lower()
-            if declared and hashlib.md5(file.data).hexdigest() != declared:
+            if declared and hashlib.md5(file.data, usedforsecurity=False).hexdigest() != declared:
                 raise errors.CHECKSUM_MISMATCH.error()
 
 
