@@ -8,7 +8,7 @@ INFRA_VENV := .venv-infra
 PORT ?= 7071
 PYTEST_ARGS ?=
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench load fuzz clean
 
 install: $(VENV)/.installed node_modules/.installed $(INFRA_VENV)/.installed
 
@@ -42,6 +42,16 @@ test: install
 
 bench: install
 	$(PY) -m tools.azurite -- $(PY) -m bench
+
+load: install
+	$(PY) -m tools.azurite -- $(PY) -m bench.load
+
+# Longer fuzzing than the bounded run inside `make test`.
+FUZZ_EXAMPLES ?= 200
+FUZZ_TIME ?= 600
+fuzz: install
+	FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MAX_TIME=$(FUZZ_TIME) FUZZ_REPORT_DIR=fuzz-report \
+		$(PY) -m tools.azurite -- $(PY) -m pytest tests/e2e/test_fuzz.py -q -s
 
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) node_modules .azurite .devkeys .pytest_cache .hypothesis

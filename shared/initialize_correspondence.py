@@ -113,6 +113,10 @@ def prepare(
     initialize_rules.check_content_and_references(request, now)
     external_checks.check_dialog(request, None, resource.owner_organization)
     # 17-20. attachments
+    if len(request.existing_attachments) > initialize_rules.MAX_ATTACHMENTS:
+        # Upstream looks every id up first (1017/1007) and then counts (1038); more than 100
+        # ids always end in an error, so we count first and never make those lookups.
+        initialize_rules.check_attachment_count(request, len(request.existing_attachments))
     existing = _load_existing_attachments(list(request.existing_attachments), sender)
     initialize_rules.check_attachment_count(request, len(existing))
     if existing:

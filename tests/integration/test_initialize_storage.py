@@ -141,3 +141,14 @@ def test_publisher_publishes_due_requests_and_ignores_duplicates(app_env, token_
     assert publishing.handle_message(raw) == "done"  # a duplicate delivery changes nothing
     assert [[e.status for e in store.read_record(i)[0].statusHistory] for i in ids] == histories
     assert get_overview(token_issuer, ids[0]).json()["status"] == "Published"
+
+
+def test_more_than_100_existing_attachments_are_refused_without_lookups(app_env, token_issuer, monkeypatch) -> None:
+    from shared import attachment_store
+
+    lookups = []
+    monkeypatch.setattr(attachment_store, "read_attachment", lambda i: lookups.append(i))
+    ids = [str(uuid.uuid4()) for _ in range(101)]
+    response = initialize(token_issuer, valid_request(existingAttachments=ids))
+    assert response.status == 400 and response.json()["errorCode"] == 1038
+    assert lookups == []
