@@ -72,9 +72,11 @@ def overview(record: CorrespondenceRecord, manifest: RequestManifest) -> dict[st
 
 def details(record: CorrespondenceRecord, manifest: RequestManifest) -> dict[str, Any]:
     body = overview(record, manifest)
+    # Upstream orders the history by time (StatusHistory = Statuses.OrderBy(StatusChanged)).
+    history = sorted(record.statusHistory, key=lambda e: store.as_utc(e.statusChanged))
     body["statusHistory"] = [
         {"status": e.status, "statusText": e.statusText, "statusChanged": _iso(e.statusChanged)}
-        for e in record.statusHistory
+        for e in history
     ]
     return body
 

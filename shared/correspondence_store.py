@@ -272,6 +272,10 @@ def store_new(request: NewRequest) -> None:
     except BaseException:
         _compensate(manifest, sent, written, linked, claim)
         raise
+    # Committed: list it for search. Never fails the request (the publisher repairs the index).
+    from shared import correspondence_index
+
+    correspondence_index.add(manifest, request.records)
 
 
 def _compensate(

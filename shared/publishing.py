@@ -15,6 +15,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
+from shared import correspondence_index
 from shared import correspondence_store as store
 from shared.records import FINAL_FOR_PUBLISHING, CorrespondenceRecord, RequestManifest, utcnow
 
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 UNCOMMITTED_RETRY = timedelta(seconds=5)
 # Waiting for a malware scan: a clean result re-queues at once, this is the safety net.
 ATTACHMENT_WAIT = timedelta(minutes=1)
+# A listing-index write failed: come back this soon to repair it.
+INDEX_RETRY = timedelta(minutes=1)
+INDEX_REPAIR_WINDOW = timedelta(days=1)
 
 
 def handle_message(body: bytes, now: datetime | None = None) -> str:
@@ -47,17 +51,24 @@ def _handle(message: store.PublishMessage, now: datetime) -> str:
         return "aborted"
     publish_at = store.as_utc(manifest.requestedPublishTime)
     if publish_at > now:
-        _reschedule(message, store.visibility_delay(publish_at, now))
+        delay = store.visibility_delay(publish_at, now)
+        if not correspondence_index.ensure_request(manifest):  # repairs initialize's index write
+            delay = min(delay, INDEX_RETRY)
+        _reschedule(message, delay)
         return "not-due"
     outcomes = {}
+    index_failures: list[uuid.UUID] = []
 
     def publish(correspondence_id: uuid.UUID) -> None:
-        outcomes[correspondence_id] = publish_one(correspondence_id, manifest, now)
+        outcomes[correspondence_id] = publish_one(correspondence_id, manifest, now, index_failures)
 
     store.parallel(publish, message.correspondence_ids())
     if "waiting" in outcomes.values():
         _reschedule(message, ATTACHMENT_WAIT)
         return "waiting"
+    if index_failures and now - publish_at < INDEX_REPAIR_WINDOW:  # not yet listed with its status
+        _reschedule(message, INDEX_RETRY)
+        return "index-retry"
     return "done"
 
 
@@ -78,7 +89,9 @@ def _attachment_states(attachment_ids: list[uuid.UUID]) -> tuple[bool, str | Non
     return all_published, None
 
 
-def publish_one(correspondence_id: uuid.UUID, manifest: RequestManifest, now: datetime) -> str:
+def publish_one(
+    correspondence_id: uuid.UUID, manifest: RequestManifest, now: datetime, index_failures: list | None = None
+) -> str:
     state = {"outcome": "skipped"}
 
     def change(record: CorrespondenceRecord) -> bool:
@@ -101,8 +114,12 @@ def publish_one(correspondence_id: uuid.UUID, manifest: RequestManifest, now: da
         state["outcome"] = "published"
         return True
 
-    if store.update_record(correspondence_id, change) is None:
+    record = store.update_record(correspondence_id, change)
+    if record is None:
         raise LookupError(f"correspondence {correspondence_id} of committed request {manifest.requestId} is missing")
+    # Every delivery puts the entry (creating a missing one): the index follows the status.
+    if not correspondence_index.set_status(record) and index_failures is not None:
+        index_failures.append(correspondence_id)
     return state["outcome"]
 
 
@@ -120,7 +137,12 @@ def fail_correspondences(correspondence_ids: list[uuid.UUID], text: str) -> None
         record.add_status("Failed", text, now)
         return True
 
-    store.parallel(lambda cid: store.update_record(cid, change), correspondence_ids)
+    def fail(correspondence_id: uuid.UUID) -> None:
+        record = store.update_record(correspondence_id, change)
+        if record is not None:
+            correspondence_index.set_status(record)
+
+    store.parallel(fail, correspondence_ids)
 
 
 def requeue_for(correspondence_ids: list[uuid.UUID]) -> None:

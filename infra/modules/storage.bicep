@@ -1,6 +1,7 @@
 // The one storage account of an instance: the Functions host storage (AzureWebJobsStorage),
 // the Flex Consumption deployment container, and the application's data
-// (CorrespondenceStorage): blob containers and the publish queue with its poison queue.
+// (CorrespondenceStorage): blob containers, the publish queue with its poison queue, and the
+// search index table.
 // Only Entra ID (managed identity) authentication: shared keys are disabled.
 
 @description('Storage account name: 3-24 lower-case letters and digits, globally unique.')
@@ -42,6 +43,9 @@ var dataContainerNames = [
 var queueNames = [
   'correspondence-publish'
   'correspondence-publish-poison'
+]
+var tableNames = [
+  'CorrespondenceIndex'
 ]
 var containerNames = concat(dataContainerNames, [deploymentContainerName])
 
@@ -121,6 +125,16 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-0
 resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for queueName in queueNames: {
   parent: queueService
   name: queueName
+}]
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for tableName in tableNames: {
+  parent: tableService
+  name: tableName
 }]
 
 output name string = storage.name
