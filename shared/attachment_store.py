@@ -154,7 +154,12 @@ def read_attachment(attachment_id: uuid.UUID) -> AttachmentRecord | None:
 
 def create(record: AttachmentRecord) -> None:
     """Store a new record; never overwrites (ids are random, a clash is a bug)."""
-    records_container().upload_blob(record_name(record.id), record.to_bytes(), overwrite=False)
+    from azure.core.exceptions import ResourceExistsError
+
+    try:
+        records_container().upload_blob(record_name(record.id), record.to_bytes(), overwrite=False)
+    except ResourceExistsError:
+        pass  # ours: the SDK retried a create that had landed (its answer was lost)
 
 
 def save(record: AttachmentRecord, etag: str) -> str:

@@ -42,6 +42,11 @@ ABORT_AFTER = timedelta(minutes=5)
 COMMIT_DEADLINE = timedelta(seconds=30)
 # ... so an idempotency claim this old without a commit belongs to a request that failed.
 CLAIM_GRACE = timedelta(seconds=60)
+# How long a request whose commit-point write failed without a definite answer keeps asking
+# whether it landed: long enough for a blip, short enough that an outage still answers 503
+# within seconds.
+COMMIT_RESOLVE_WAIT = timedelta(seconds=2)
+COMMIT_RESOLVE_INTERVAL = 0.2
 # How long a request waits for another in-flight request with the same key to settle.
 IN_FLIGHT_WAIT = timedelta(seconds=3)
 # A just-sent message must not overtake the writes that follow it in the same request.
@@ -189,6 +194,8 @@ def _claim(claim: IdempotencyClaim) -> None:
         except ResourceExistsError:
             pass
         found = read_claim(claim.key)
+        if found is not None and found[0].requestId == claim.requestId:
+            return  # ours: the SDK retried a create that had landed (its answer was lost)
         if found is None:
             continue  # released meanwhile: try again
         existing, etag = found
@@ -221,11 +228,65 @@ def send_publish_message(message: PublishMessage, delay: timedelta, profile: sto
     )
 
 
+class CommitOutcomeUnknown(ServiceUnavailable):
+    """The manifest write failed without a definite answer and storage did not answer again
+    within ``COMMIT_RESOLVE_WAIT``: the request may have committed (its response was lost)."""
+
+    client_detail = (
+        "Storage failed while this request was being stored; it may have been stored. Send it "
+        "again with the same idempotentKey: a 409 (1034) names the stored correspondence."
+    )
+
+
+def _write_commit_point(blobs, manifest: RequestManifest) -> None:
+    """Write the manifest (the commit point), and find out whether it landed when storage
+    fails without a definite answer.
+
+    A write whose response is lost (storage stopped or the connection broke after the write
+    was applied) may have committed; the SDK's retry then fails too, or finds the blob there.
+    Answering 503 for a request that committed would tell the client "failed" about a
+    correspondence that will be published, so the manifest is read back, for up to
+    ``COMMIT_RESOLVE_WAIT``: there means committed (the caller answers 200), absent means not
+    (the caller compensates and answers 503). Still unknown: ``CommitOutcomeUnknown``, a 503
+    that says so. If the manifest landed, the compensation cannot have deleted it (it deletes
+    the manifest first, and stops at the first unreachable call), so neither is the claim: a
+    retry with the same key answers 409 naming the stored correspondence.
+    """
+    from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+
+    name = manifest_name(manifest.requestId)
+    try:
+        blobs.upload_blob(name, manifest.to_bytes(), overwrite=False)
+        return
+    except ResourceExistsError:
+        return  # ours (a fresh random request id): a retried create that had landed
+    except AzureError as exc:
+        status = getattr(exc, "status_code", None)
+        if status is not None and status < 500 and status != 408:
+            raise  # a definite refusal: nothing was written
+        failure = exc
+    deadline = time.monotonic() + COMMIT_RESOLVE_WAIT.total_seconds()
+    while True:
+        try:
+            blobs.get_blob_client(name).get_blob_properties(retry_total=0)  # this loop paces the retries
+        except ResourceNotFoundError:
+            raise failure from None  # definitely not committed
+        except AzureError:
+            if time.monotonic() > deadline:
+                raise CommitOutcomeUnknown("the outcome of the manifest write is unknown") from failure
+            time.sleep(COMMIT_RESOLVE_INTERVAL)
+            continue
+        logger.warning("request %s committed although its manifest write failed (%s)", manifest.requestId, type(failure).__name__)
+        return
+
+
 def store_new(request: NewRequest) -> None:
     """Store and queue one accepted request, or leave nothing that will be published.
 
     Raises the storage error after compensating (the HTTP layer answers 503).
     """
+    from azure.core.exceptions import ResourceExistsError
+
     manifest = request.manifest
     now = manifest.created
     claim = None
@@ -252,7 +313,10 @@ def store_new(request: NewRequest) -> None:
         blobs = container()
 
         def write(record: CorrespondenceRecord) -> None:
-            blobs.upload_blob(record_name(record.id), record.to_bytes(), overwrite=False)
+            try:
+                blobs.upload_blob(record_name(record.id), record.to_bytes(), overwrite=False)
+            except ResourceExistsError:
+                pass  # ours (ids derive from a fresh random request id): a retried create that landed
             written.append(record.id)
 
         parallel(write, request.records)
@@ -268,7 +332,7 @@ def store_new(request: NewRequest) -> None:
                 linked.append(attachment_id)
         if utcnow() - now > COMMIT_DEADLINE:
             raise ServiceUnavailable("storage too slow: the request was not committed")
-        blobs.upload_blob(manifest_name(manifest.requestId), manifest.to_bytes(), overwrite=False)
+        _write_commit_point(blobs, manifest)
     except BaseException:
         _compensate(manifest, sent, written, linked, claim)
         raise

@@ -38,6 +38,9 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 class ServiceUnavailable(Exception):
     """A dependency we own or rely on (storage, key set, registry) is unreachable: 503."""
 
+    #: A fixed sentence for the client instead of the generic one (never the exception text).
+    client_detail: str | None = None
+
 
 @dataclass
 class RequestContext:
@@ -143,8 +146,9 @@ def render_exception(exc: BaseException, trace_id: str) -> func.HttpResponse:
     if _is_outage(exc):
         # Type and place only: SDK messages can carry URLs with request details.
         logger.warning("dependency unavailable (%s at %s) trace=%s", type(exc).__name__, _where(exc), trace_id)
+        detail = getattr(exc, "client_detail", None) or "A service this API depends on is unavailable. Retry later."
         return problem_response(
-            errors.http_problem(503, trace_id, "A service this API depends on is unavailable. Retry later."),
+            errors.http_problem(503, trace_id, detail),
             503,
             {"Retry-After": RETRY_AFTER_SECONDS},
         )
