@@ -197,6 +197,8 @@ def _claim(claim: IdempotencyClaim) -> None:
         if found is not None and found[0].requestId == claim.requestId:
             return  # ours: the SDK retried a create that had landed (its answer was lost)
         if found is None:
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable("the idempotentKey claim keeps changing")
             continue  # released meanwhile: try again
         existing, etag = found
         state = _claim_state(existing, utcnow())
