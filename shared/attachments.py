@@ -36,7 +36,7 @@ import re
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Optional
 
 from pydantic import Field
@@ -80,6 +80,9 @@ TEXT_UPLOAD_PROCESSING = "UploadProcessing"
 TEXT_PUBLISHED_NO_SCANNER = "Published: no malware scanner is configured, the file was not scanned"
 TEXT_CHECKSUM_MISMATCH = "Checksum mismatch: the MD5 of the uploaded file differs from the declared checksum"
 TEXT_UPLOAD_FAILED = "Error occurred during upload"
+TEXT_UPLOAD_INTERRUPTED = "Upload interrupted: the upload request did not finish"
+# Longer than any HTTP request may last (the Functions front end ends one after 230 s).
+SINGLE_UPLOAD_MAX_DURATION = timedelta(minutes=10)
 TEXT_PURGED = "Attachment has been purged"
 
 _pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="blocks")
@@ -170,7 +173,27 @@ def _accessible(caller: Caller, attachment_id: uuid.UUID) -> AttachmentRecord:
     if record is None:
         raise errors.ATTACHMENT_NOT_FOUND.error()
     access.ensure_owner(caller, record.sender, resource_id=record.resourceId)
+    if _interrupted(record):
+        _fail(attachment_id, TEXT_UPLOAD_INTERRUPTED)
+        record = store.read_attachment(attachment_id) or record
     return record
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _interrupted(record: AttachmentRecord, now: datetime | None = None) -> bool:
+    """A single-request upload still open long after any request could have lasted: its
+    process died or storage failed mid-way. Shown as Failed instead of UploadProcessing
+    forever (the client starts over with a new attachment, as after any failed upload)."""
+    upload = record.upload
+    return (
+        upload is not None
+        and upload.mode == "single"
+        and store.current_status(record) == UPLOAD_PROCESSING
+        and (now or utcnow()) - _utc(upload.started) > SINGLE_UPLOAD_MAX_DURATION
+    )
 
 
 def overview_of(record: AttachmentRecord) -> dict[str, Any]:

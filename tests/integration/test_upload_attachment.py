@@ -207,3 +207,45 @@ def test_bodies_beyond_the_json_cap_are_accepted_with_the_default_grid(token_iss
     blocks = attachment_store.blob_client(uuid.UUID(attachment_id)).get_block_list("committed")[0]
     assert [b.size for b in blocks] == [8 * 1024 * 1024, 1024 * 1024 + 5]
     assert stored_bytes(attachment_id) == data
+
+
+def test_single_upload_interrupted_long_ago_is_shown_as_failed(app_env, token_issuer) -> None:
+    """A process that died mid-upload leaves UploadProcessing; once no request can still be
+    running, the next reader sees Failed (and a new upload is still refused, as upstream)."""
+    from datetime import timedelta
+
+    from shared import attachment_store, attachments
+    from shared.records import utcnow
+
+    attachment_id = _initialize_for_interruption(token_issuer)
+
+    def died_mid_upload(record):
+        record.add_status("UploadProcessing", "UploadProcessing")
+        record.upload = attachment_store.UploadState(mode="single", started=utcnow() - timedelta(minutes=11))
+        return True
+
+    attachment_store.update(attachment_id, died_mid_upload)
+    view = attachments.get_overview(_caller(token_issuer), attachment_id)
+    assert view["status"] == "Failed"
+    assert "interrupted" in view["statusText"]
+
+
+def _initialize_for_interruption(token_issuer):
+    import uuid as _uuid
+
+    from tests.support.functions import call
+
+    response = call(
+        "initialize_attachment",
+        method="POST",
+        body={"resourceId": "ttd-corr-1", "fileName": "a.pdf", "sendersReference": "r"},
+        headers=token_issuer.authorization(),
+    )
+    assert response.status == 200, response.body
+    return _uuid.UUID(response.json())
+
+
+def _caller(token_issuer):
+    from shared import auth
+
+    return auth.authenticate(token_issuer.authorization()["Authorization"])
