@@ -121,12 +121,14 @@ def test_more_than_100_attachments_is_1038(host, auth) -> None:
     assert problem["errorCode"] == 1038
 
 
-def test_unknown_existing_attachments_are_1007_before_the_count(host, auth) -> None:
-    """Upstream's order: each id is looked up (1007) before the total is counted (1038)."""
+def test_more_than_100_existing_attachments_are_counted_before_any_lookup(host, auth) -> None:
+    """Upstream looks each id up (1007) before counting (1038); over 100 ids we count first, so
+    a request can never make more than 100 lookups (a deliberate difference, in the README)."""
     body = _request(host)
     body["existingAttachments"] = [str(uuid.uuid4()) for _ in range(101)]
-    problem = _assert_problem(_post(host, auth, body), 400)
-    assert problem["errorCode"] == 1007
+    assert _assert_problem(_post(host, auth, body), 400)["errorCode"] == 1038
+    body["existingAttachments"] = body["existingAttachments"][:100]
+    assert _assert_problem(_post(host, auth, body), 400)["errorCode"] == 1007
 
 
 def test_more_than_1000_existing_attachments_is_a_shape_error(host, auth) -> None:
