@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Literal
 
 from pydantic import Field
 
-from shared import errors, storage_clients
+from shared import errors, optimistic, storage_clients
 from shared.records import StatusEvent, _Stored, utcnow
 
 logger = logging.getLogger(__name__)
@@ -179,21 +179,9 @@ def update(attachment_id: uuid.UUID, change: Callable[[AttachmentRecord], bool])
     must decide from the record it is given. Returns the record as written (or as read when
     nothing was written), ``None`` when the attachment does not exist.
     """
-    from azure.core.exceptions import ResourceModifiedError
-
-    for _ in range(_UPDATE_ATTEMPTS):
-        found = read_with_etag(attachment_id)
-        if found is None:
-            return None
-        record, etag = found
-        if not change(record):
-            return record
-        try:
-            save(record, etag)
-            return record
-        except ResourceModifiedError:
-            continue
-    raise RuntimeError(f"attachment {attachment_id} kept changing under us")
+    return optimistic.update(
+        lambda: read_with_etag(attachment_id), save, change, attempts=_UPDATE_ATTEMPTS, what=f"attachment {attachment_id}"
+    )
 
 
 # --- used by the correspondence code -------------------------------------------------------

@@ -41,26 +41,23 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import quote
 
-from shared import settings
+from shared import access, storage_clients
+from shared.storage_clients import Profile
 from shared.records import CorrespondenceRecord, RequestManifest
 
 if TYPE_CHECKING:  # imported on first use: cold start matters
-    from azure.data.tables import TableClient, TableServiceClient
+    from azure.data.tables import TableClient
 
 logger = logging.getLogger(__name__)
 
-Profile = Literal["request", "background"]
 
 TABLE_NAME = "CorrespondenceIndex"
-TABLE_SERVICE_URI_SUFFIX = "__tableServiceUri"
 # A table transaction holds at most 100 operations, all in one partition.
 MAX_BATCH = 100
-_SENDER_URN_PREFIX = "urn:altinn:organization:identifier-no:"
 # .NET DateTime.MaxValue.Ticks; ticks are 100 ns since 0001-01-01T00:00:00Z.
 _MAX_TICKS = 3_155_378_975_999_999_999
 _EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
@@ -69,18 +66,9 @@ _PUT_ATTEMPTS = 5
 
 # --- keys ----------------------------------------------------------------------------------
 
-def organization_of(sender: str) -> str:
-    value = sender.strip()
-    if value.lower().startswith(_SENDER_URN_PREFIX):
-        return value[len(_SENDER_URN_PREFIX):]
-    if value.startswith("0192:"):
-        return value[len("0192:"):]
-    return value
-
-
 def partition_key(sender_or_org: str, resource_id: str) -> str:
     # Percent-encoding keeps '/', '\\', '#' and '?' (not allowed in keys) out of the key.
-    return f"{organization_of(sender_or_org)}|{quote(resource_id, safe='')}"
+    return f"{access.organization_of(sender_or_org)}|{quote(resource_id, safe='')}"
 
 
 def as_utc(value: datetime) -> datetime:
@@ -132,68 +120,10 @@ def entity(record: CorrespondenceRecord) -> dict[str, Any]:
 
 # --- the client (created once per process, per target and profile) -------------------------
 
-@dataclass(frozen=True)
-class _Target:
-    connection_string: str | None
-    table_uri: str | None
-    client_id: str | None
-
-
-def _target() -> _Target:
-    """The same connection as ``shared.storage_clients`` picks, with its table endpoint."""
-    for name in (settings.CORRESPONDENCE_STORAGE, settings.AZURE_WEBJOBS_STORAGE):
-        value = settings.get(name)
-        if value:
-            return _Target(value, None, None)
-        table_uri = settings.get(f"{name}{TABLE_SERVICE_URI_SUFFIX}")
-        identity_based = table_uri or settings.get(f"{name}__blobServiceUri") or settings.get(f"{name}__queueServiceUri")
-        if identity_based:
-            if not table_uri:
-                raise settings.MissingSettingError(f"{name}{TABLE_SERVICE_URI_SUFFIX}")
-            return _Target(None, table_uri, settings.get(f"{name}__clientId"))
-    raise settings.MissingSettingError(settings.CORRESPONDENCE_STORAGE)
-
-
-def _client_options(profile: Profile) -> dict[str, Any]:
-    import requests
-    from azure.core.pipeline.transport import RequestsTransport
-
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=32)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    if profile == "request":
-        # Like the blob and queue clients: a blip is retried, an outage answers at once.
-        return {
-            "retry_total": 2,
-            "retry_backoff_factor": 0.3,
-            "retry_backoff_max": 1,
-            "transport": RequestsTransport(session=session, session_owner=False, connection_timeout=2, read_timeout=20),
-        }
-    return {
-        "retry_total": 4,
-        "retry_backoff_factor": 1,
-        "retry_backoff_max": 10,
-        "transport": RequestsTransport(session=session, session_owner=False, connection_timeout=5, read_timeout=60),
-    }
-
-
 _lock = threading.Lock()
-_tables: dict[tuple[_Target, Profile], "TableClient"] = {}
-_created: set[_Target] = set()
-_credentials: dict[str | None, object] = {}
-
-
-def _service(target: _Target, profile: Profile) -> "TableServiceClient":
-    from azure.data.tables import TableServiceClient
-
-    if target.connection_string:
-        return TableServiceClient.from_connection_string(target.connection_string, **_client_options(profile))
-    if target.client_id not in _credentials:
-        from azure.identity import ManagedIdentityCredential
-
-        _credentials[target.client_id] = ManagedIdentityCredential(client_id=target.client_id)
-    return TableServiceClient(target.table_uri, credential=_credentials[target.client_id], **_client_options(profile))
+# Keyed by the service client itself: storage_clients builds a new one per account.
+_tables: dict[tuple[object, Profile], "TableClient"] = {}
+_created: set[object] = set()
 
 
 def table(profile: Profile = "request") -> "TableClient":
@@ -202,16 +132,15 @@ def table(profile: Profile = "request") -> "TableClient":
     No lock is held across network calls: while storage is down, callers fail on their own
     instead of queueing behind one slow first call.
     """
-    target = _target()
-    key = (target, profile)
+    service = storage_clients.table_service(profile)
+    key = (service, profile)
     client = _tables.get(key)
     if client is not None:
         return client
-    service = _service(target, profile)
-    if target not in _created:
+    if service not in _created:
         service.create_table_if_not_exists(TABLE_NAME)  # idempotent; a failure is not cached
         with _lock:
-            _created.add(target)
+            _created.add(service)
     with _lock:
         client = _tables.setdefault(key, service.get_table_client(TABLE_NAME))
     return client

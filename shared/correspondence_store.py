@@ -31,7 +31,7 @@ from typing import Callable, Iterable, TypeVar
 
 from pydantic import BaseModel
 
-from shared import errors, storage_clients
+from shared import errors, optimistic, storage_clients
 from shared.http import ServiceUnavailable
 from shared.records import CorrespondenceRecord, IdempotencyClaim, RequestManifest, correspondence_ids, utcnow
 
@@ -422,21 +422,9 @@ def save_record(record: CorrespondenceRecord, etag: str) -> str:
 
 def update_record(correspondence_id: uuid.UUID, change: Callable[[CorrespondenceRecord], bool]) -> CorrespondenceRecord | None:
     """Read-modify-write with ETag retries. ``change`` returns False when nothing is to be written."""
-    from azure.core.exceptions import ResourceModifiedError
-
-    for _ in range(10):
-        found = read_record(correspondence_id)
-        if found is None:
-            return None
-        record, etag = found
-        if not change(record):
-            return record
-        try:
-            save_record(record, etag)
-            return record
-        except ResourceModifiedError:
-            continue
-    raise RuntimeError(f"correspondence {correspondence_id} kept changing under us")
+    return optimistic.update(
+        lambda: read_record(correspondence_id), save_record, change, attempts=10, what=f"correspondence {correspondence_id}"
+    )
 
 
 def decode_message(body: bytes) -> PublishMessage:

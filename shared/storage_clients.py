@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from shared import settings
 
 if TYPE_CHECKING:  # the SDKs are imported on first use: cold start matters
+    from azure.data.tables import TableServiceClient
     from azure.storage.blob import BlobServiceClient
     from azure.storage.queue import QueueServiceClient
 
@@ -36,46 +37,73 @@ _POOL_SIZE = 64
 
 @dataclass(frozen=True)
 class _Target:
-    connection_string: str | None
-    blob_uri: str | None
-    queue_uri: str | None
-    client_id: str | None
+    """Which account, and how: a connection string, or service URIs with a managed identity."""
+
+    setting: str
+    connection_string: str | None = None
+    blob_uri: str | None = None
+    queue_uri: str | None = None
+    table_uri: str | None = None
+    client_id: str | None = None
+
+    def uri(self, service: str) -> str:
+        value = getattr(self, f"{service}_uri")
+        if not value:
+            raise settings.MissingSettingError(f"{self.setting}__{service}ServiceUri")
+        return value
 
 
 def _target() -> _Target:
     for name in (settings.CORRESPONDENCE_STORAGE, settings.AZURE_WEBJOBS_STORAGE):
         value = settings.get(name)
         if value:
-            return _Target(value, None, None, None)
-        blob_uri = settings.get(f"{name}__blobServiceUri")
-        queue_uri = settings.get(f"{name}__queueServiceUri")
-        if blob_uri or queue_uri:
-            return _Target(None, blob_uri, queue_uri, settings.get(f"{name}__clientId"))
+            return _Target(name, connection_string=value)
+        uris = {service: settings.get(f"{name}__{service}ServiceUri") for service in ("blob", "queue", "table")}
+        if any(uris.values()):
+            return _Target(
+                name,
+                blob_uri=uris["blob"],
+                queue_uri=uris["queue"],
+                table_uri=uris["table"],
+                client_id=settings.get(f"{name}__clientId"),
+            )
     raise settings.MissingSettingError(settings.CORRESPONDENCE_STORAGE)
 
 
-def _client_options(profile: Profile) -> dict[str, object]:
+def _transport(profile: Profile):
     import requests
     from azure.core.pipeline.transport import RequestsTransport
-    from azure.storage.blob import ExponentialRetry, LinearRetry
 
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=_POOL_SIZE, pool_maxsize=_POOL_SIZE)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     if profile == "request":
+        return RequestsTransport(session=session, session_owner=False, connection_timeout=2, read_timeout=20)
+    return RequestsTransport(session=session, session_owner=False, connection_timeout=5, read_timeout=60)
+
+
+def _client_options(profile: Profile) -> dict[str, object]:
+    """Blob and queue clients (the storage SDKs take a retry policy object)."""
+    from azure.storage.blob import ExponentialRetry, LinearRetry
+
+    if profile == "request":
         # Two quick retries (about 0.6 s in all) ride out a blip; an outage answers at once.
         retry = LinearRetry(backoff=0.3, retry_total=2, random_jitter_range=0.1)
-        transport = RequestsTransport(session=session, session_owner=False, connection_timeout=2, read_timeout=20)
     else:
         retry = ExponentialRetry(initial_backoff=1, increment_base=3, retry_total=4)
-        transport = RequestsTransport(session=session, session_owner=False, connection_timeout=5, read_timeout=60)
-    return {"retry_policy": retry, "transport": transport}
+    return {"retry_policy": retry, "transport": _transport(profile)}
+
+
+def _table_options(profile: Profile) -> dict[str, object]:
+    """Table clients (azure-data-tables takes azure-core's retry settings)."""
+    if profile == "request":
+        return {"retry_total": 2, "retry_backoff_factor": 0.3, "retry_backoff_max": 1, "transport": _transport(profile)}
+    return {"retry_total": 4, "retry_backoff_factor": 1, "retry_backoff_max": 10, "transport": _transport(profile)}
 
 
 _lock = threading.Lock()
-_blob_clients: dict[tuple[_Target, Profile], "BlobServiceClient"] = {}
-_queue_clients: dict[tuple[_Target, Profile], "QueueServiceClient"] = {}
+_clients: dict[tuple[str, _Target, Profile], object] = {}
 _named_queues: dict[tuple[str, Profile], object] = {}
 _credentials: dict[str | None, object] = {}
 
@@ -88,44 +116,41 @@ def _credential(target: _Target) -> object:
     return _credentials[target.client_id]
 
 
-def blob_service(profile: Profile = "request") -> "BlobServiceClient":
+def _service_client(service: str, profile: Profile):
+    """The ``service`` ("blob", "queue", "table") client of the current target, built once."""
     target = _target()
-    key = (target, profile)
-    client = _blob_clients.get(key)
-    if client is None:
-        with _lock:
-            client = _blob_clients.get(key)
-            if client is None:
-                from azure.storage.blob import BlobServiceClient
-
-                if target.connection_string:
-                    client = BlobServiceClient.from_connection_string(target.connection_string, **_client_options(profile))
-                else:
-                    if not target.blob_uri:
-                        raise settings.MissingSettingError(f"{settings.CORRESPONDENCE_STORAGE}__blobServiceUri")
-                    client = BlobServiceClient(target.blob_uri, credential=_credential(target), **_client_options(profile))
-                _blob_clients[key] = client
+    key = (service, target, profile)
+    client = _clients.get(key)
+    if client is not None:
+        return client
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            if service == "blob":
+                from azure.storage.blob import BlobServiceClient as cls
+            elif service == "queue":
+                from azure.storage.queue import QueueServiceClient as cls
+            else:
+                from azure.data.tables import TableServiceClient as cls
+            options = _table_options(profile) if service == "table" else _client_options(profile)
+            if target.connection_string:
+                client = cls.from_connection_string(target.connection_string, **options)
+            else:
+                client = cls(target.uri(service), credential=_credential(target), **options)
+            _clients[key] = client
     return client
+
+
+def blob_service(profile: Profile = "request") -> "BlobServiceClient":
+    return _service_client("blob", profile)
 
 
 def queue_service(profile: Profile = "request") -> "QueueServiceClient":
-    target = _target()
-    key = (target, profile)
-    client = _queue_clients.get(key)
-    if client is None:
-        with _lock:
-            client = _queue_clients.get(key)
-            if client is None:
-                from azure.storage.queue import QueueServiceClient
+    return _service_client("queue", profile)
 
-                if target.connection_string:
-                    client = QueueServiceClient.from_connection_string(target.connection_string, **_client_options(profile))
-                else:
-                    if not target.queue_uri:
-                        raise settings.MissingSettingError(f"{settings.CORRESPONDENCE_STORAGE}__queueServiceUri")
-                    client = QueueServiceClient(target.queue_uri, credential=_credential(target), **_client_options(profile))
-                _queue_clients[key] = client
-    return client
+
+def table_service(profile: Profile = "request") -> "TableServiceClient":
+    return _service_client("table", profile)
 
 
 def queue_client(name: str, profile: Profile = "request"):
@@ -179,7 +204,6 @@ def ensure_storage_once() -> None:
 def reset_clients() -> None:
     """For tests that point the process at another storage account."""
     with _lock:
-        _blob_clients.clear()
-        _queue_clients.clear()
+        _clients.clear()
         _named_queues.clear()
         _prepared.clear()
