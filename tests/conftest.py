@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -19,20 +20,27 @@ from tools.azurite import Azurite, free_ports
 STORAGE_SETTINGS = ("AzureWebJobsStorage", "CorrespondenceStorage")
 
 
+@contextmanager
+def own_azurite(prefix: str) -> Iterator[Azurite]:
+    """An Azurite on free ports with a temporary on-disk location, stopped and removed after."""
+    location = Path(tempfile.mkdtemp(prefix=prefix))
+    azurite = Azurite(free_ports(3), location)
+    azurite.start()
+    try:
+        yield azurite
+    finally:
+        azurite.stop()
+        shutil.rmtree(location, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def azurite_connection() -> Iterator[str]:
     existing = os.environ.get("AZURITE_CONNECTION_STRING")
     if existing:
         yield existing
         return
-    location = Path(tempfile.mkdtemp(prefix="azurite-"))
-    azurite = Azurite(free_ports(3), location)
-    azurite.start()
-    try:
+    with own_azurite("azurite-") as azurite:
         yield azurite.connection_string
-    finally:
-        azurite.stop()
-        shutil.rmtree(location, ignore_errors=True)
 
 
 @pytest.fixture
@@ -77,18 +85,30 @@ def app_env(token_issuer, storage_env: str, monkeypatch: pytest.MonkeyPatch) -> 
     return values
 
 
+@contextmanager
+def own_app_host(token_issuer, tmp_path_factory: pytest.TempPathFactory, name: str, **env: str):
+    """The app served by the local host on an Azurite of its own; yields the host, with its
+    ``azurite`` and ``log`` (path) as attributes. ``env`` adds or overrides settings."""
+    from tests.support.localhost import LocalHost
+
+    with own_azurite(f"azurite-{name}-") as azurite:
+        log = tmp_path_factory.mktemp(f"{name}-host") / "host.log"
+        host = LocalHost({**app_settings(token_issuer, azurite.connection_string), **env}, log_path=log)
+        host.azurite = azurite
+        host.log = log
+        try:
+            host.start()
+            yield host
+        finally:
+            host.stop()
+
+
 @pytest.fixture(scope="session")
 def local_app_azurite() -> Iterator[Azurite]:
     """The end-to-end host's own Azurite: its queue consumer must not take the messages that
     in-process integration tests inspect."""
-    location = Path(tempfile.mkdtemp(prefix="azurite-e2e-"))
-    azurite = Azurite(free_ports(3), location)
-    azurite.start()
-    try:
+    with own_azurite("azurite-e2e-") as azurite:
         yield azurite
-    finally:
-        azurite.stop()
-        shutil.rmtree(location, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -106,11 +126,5 @@ def local_app(token_issuer, local_app_azurite: Azurite, tmp_path_factory: pytest
 @pytest.fixture(scope="module")
 def private_azurite() -> Iterator[Azurite]:
     """An Azurite of this test module alone (for tests that drain queues or stop storage)."""
-    location = Path(tempfile.mkdtemp(prefix="azurite-private-"))
-    azurite = Azurite(free_ports(3), location)
-    azurite.start()
-    try:
+    with own_azurite("azurite-private-") as azurite:
         yield azurite
-    finally:
-        azurite.stop()
-        shutil.rmtree(location, ignore_errors=True)

@@ -488,7 +488,7 @@ def _iso(value: str) -> str:
     try:
         datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageProblem(f"--publish-time must be an ISO 8601 date and time, e.g. 2030-01-31T12:00:00+01:00") from None
+        raise UsageProblem("--publish-time must be an ISO 8601 date and time, e.g. 2030-01-31T12:00:00+01:00") from None
     return value
 
 

@@ -33,15 +33,12 @@ sent again; every attachment the client holds as uploaded is Published with the 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -49,10 +46,8 @@ import requests
 from azure.storage.blob import BlobServiceClient
 
 from shared.correspondence_store import CLAIM_GRACE
-from tests.conftest import app_settings
+from tests.conftest import own_app_host
 from tests.support.functions import valid_request
-from tests.support.localhost import LocalHost
-from tools.azurite import Azurite, free_ports
 
 API = "/correspondence/api/v1"
 # Client 0 sends one-shot initializes, client 1 retried ones (so both meet every outage); the
@@ -333,18 +328,8 @@ def _error_code(response: requests.Response) -> Optional[int]:
 
 @pytest.fixture(scope="module")
 def storage_and_host(token_issuer, tmp_path_factory):
-    location = Path(tempfile.mkdtemp(prefix="azurite-faults-"))
-    azurite = Azurite(free_ports(3), location)
-    azurite.start()
-    log = tmp_path_factory.mktemp("fault-host") / "host.log"
-    host = LocalHost({**app_settings(token_issuer, azurite.connection_string), "SERVE_LOG_LEVEL": "WARNING"}, log_path=log)
-    try:
-        host.start()
-        yield azurite, host, log
-    finally:
-        host.stop()
-        azurite.stop()
-        shutil.rmtree(location, ignore_errors=True)
+    with own_app_host(token_issuer, tmp_path_factory, "faults", SERVE_LOG_LEVEL="WARNING") as host:
+        yield host.azurite, host, host.log
 
 
 def _manifests_by_key(connection: str) -> dict[str, list[dict[str, Any]]]:

@@ -4,7 +4,6 @@ published it, then page, purge and route checks on the same path as initialize."
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -12,18 +11,10 @@ import requests
 
 from tests.support.functions import valid_request
 
+from tests.support.waiting import wait_for
+
 API = "/correspondence/api/v1"
 
-
-def _wait(predicate, timeout: float, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s")
-        time.sleep(interval)
 
 
 def test_idempotent_initialize_search_and_details_up_to_published(local_app, token_issuer) -> None:
@@ -56,7 +47,7 @@ def test_idempotent_initialize_search_and_details_up_to_published(local_app, tok
         view = response.json()
         return view if view["status"] == "Published" else None
 
-    view = _wait(published, timeout=30)
+    view = wait_for(published, timeout=30)
     history = view["statusHistory"]
     assert [e["status"] for e in history] == ["Initialized", "ReadyForPublish", "Published"]
     assert all(set(e) == {"status", "statusText", "statusChanged"} for e in history)

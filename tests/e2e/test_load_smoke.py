@@ -5,16 +5,11 @@ figures are in the assertion messages (``make load`` runs the two-minute version
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from bench.load import INITIALIZE, INITIALIZE_ATTACHMENT, INITIALIZE_WITH_ATTACHMENT, UPLOAD, run_load
-from tests.conftest import app_settings
-from tests.support.localhost import LocalHost
-from tools.azurite import Azurite, free_ports
+from tests.conftest import own_app_host
 
 SECONDS = 15
 CLIENTS = 20
@@ -22,18 +17,8 @@ CLIENTS = 20
 
 @pytest.fixture(scope="module")
 def load_host(token_issuer, tmp_path_factory):
-    location = Path(tempfile.mkdtemp(prefix="azurite-load-"))
-    azurite = Azurite(free_ports(3), location)
-    azurite.start()
-    log = tmp_path_factory.mktemp("load-host") / "host.log"
-    host = LocalHost({**app_settings(token_issuer, azurite.connection_string), "SERVE_LOG_LEVEL": "WARNING"}, log_path=log)
-    try:
-        host.start()
+    with own_app_host(token_issuer, tmp_path_factory, "load", SERVE_LOG_LEVEL="WARNING") as host:
         yield host
-    finally:
-        host.stop()
-        azurite.stop()
-        shutil.rmtree(location, ignore_errors=True)
 
 
 def test_twenty_clients_for_fifteen_seconds_without_an_error(load_host, token_issuer) -> None:

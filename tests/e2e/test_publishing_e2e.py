@@ -4,38 +4,25 @@ malware-scan results posted to the webhook publish or fail attachments and corre
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import shutil
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import requests
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
-from tests.conftest import app_settings
+from tests.conftest import own_app_host
 from tests.support.functions import valid_request
 from tests.support.localhost import LocalHost
-from tools.azurite import Azurite, free_ports
+
+from tests.support.waiting import wait_for
 
 API = "/correspondence/api/v1"
 WEBHOOK = f"{API}/webhooks/malwarescanresults"
 
-
-def _wait(predicate, timeout: float, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s")
-        time.sleep(interval)
 
 
 class Client:
@@ -84,7 +71,7 @@ def test_publish_time_now_is_published_within_five_seconds(local_app, token_issu
     ids = [c["correspondenceId"] for c in response.json()["correspondences"]]
     started = time.monotonic()
     for correspondence_id in ids:
-        _wait(lambda cid=correspondence_id: client.status(cid) == "Published", 5)
+        wait_for(lambda cid=correspondence_id: client.status(cid) == "Published", 5)
     assert time.monotonic() - started < 5
     details = client.details(ids[0])
     assert [e["status"] for e in details["statusHistory"]] == ["Initialized", "ReadyForPublish", "Published"]
@@ -105,26 +92,15 @@ def test_publish_time_in_an_hour_stays_ready_for_publish(local_app, token_issuer
 
 @pytest.fixture(scope="module")
 def scan_host(token_issuer, tmp_path_factory):
-    location = Path(tempfile.mkdtemp(prefix="azurite-scan-"))
-    azurite = Azurite(free_ports(3), location)
-    azurite.start()
-    env = {
-        **app_settings(token_issuer, azurite.connection_string),
-        "MALWARE_SCAN_MODE": "defender",
+    with own_app_host(
+        token_issuer,
+        tmp_path_factory,
+        "scan",
+        MALWARE_SCAN_MODE="defender",
         # Retry failing messages at once, so the poison test need not wait 5 x 10 s.
-        "AzureFunctionsJobHost__extensions__queues__visibilityTimeout": "00:00:00",
-    }
-    log = tmp_path_factory.mktemp("scan-host") / "host.log"
-    host = LocalHost(env, log_path=log)
-    host.start()
-    host.azurite = azurite
-    host.log = log
-    try:
+        AzureFunctionsJobHost__extensions__queues__visibilityTimeout="00:00:00",
+    ) as host:
         yield host
-    finally:
-        host.stop()
-        azurite.stop()
-        shutil.rmtree(location, ignore_errors=True)
 
 
 def _scan_event(attachment_id: str, result: str = "No threats found", error: str | None = None) -> list[dict]:
@@ -179,7 +155,7 @@ def test_clean_result_publishes_and_malicious_result_fails(scan_host, token_issu
     assert published.status_code == 200, published.text
     assert published.json()["attachmentIds"] == [attachment_id]
     first = published.json()["correspondences"][0]["correspondenceId"]
-    _wait(lambda: client.status(first) == "Published", 5)
+    wait_for(lambda: client.status(first) == "Published", 5)
 
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     waiting = client.initialize(valid_request(existingAttachments=[attachment_id], correspondence__requestedPublishTime=later))
@@ -201,7 +177,7 @@ def test_duplicate_delivery_of_every_message_leaves_the_same_state(scan_host, to
     response = client.initialize(valid_request(recipients=["07827199405", "26818099001"]))
     ids = [c["correspondenceId"] for c in response.json()["correspondences"]]
     for correspondence_id in ids:
-        _wait(lambda cid=correspondence_id: client.status(cid) == "Published", 5)
+        wait_for(lambda cid=correspondence_id: client.status(cid) == "Published", 5)
     before = [client.details(cid)["statusHistory"] for cid in ids]
     # Deliver the request's publish message again, as an at-least-once queue may.
     blobs = BlobServiceClient.from_connection_string(scan_host.azurite.connection_string).get_container_client("correspondences")
@@ -210,7 +186,7 @@ def test_duplicate_delivery_of_every_message_leaves_the_same_state(scan_host, to
     queue = _raw_queue(scan_host, "correspondence-publish")
     for _ in range(2):
         queue.send_message(base64.b64encode(json.dumps(message).encode()).decode())
-    _wait(lambda: not list(queue.peek_messages()), 10)
+    wait_for(lambda: not list(queue.peek_messages()), 10)
     time.sleep(0.5)
     assert [client.details(cid)["statusHistory"] for cid in ids] == before
 
@@ -238,5 +214,5 @@ def test_message_whose_correspondence_is_corrupt_ends_in_the_poison_queue(scan_h
         except Exception:  # noqa: BLE001 - the poison queue is created on first use
             return False
 
-    _wait(poisoned, 30)
+    wait_for(poisoned, 30)
     assert str(correspondence_id) in scan_host.log.read_text()  # the error line names it

@@ -19,7 +19,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient
 
 from shared import storage_clients
-from tests.conftest import app_settings
+from tests.support.faults import use_app_settings, use_transport
 from tests.support.functions import call, valid_request
 
 # rule(request, attempt number of this path) -> None (send), "lost" (send, drop the answer),
@@ -47,17 +47,8 @@ class LossyTransport(RequestsTransport):
 
 @pytest.fixture
 def lossy_app(private_azurite, token_issuer, monkeypatch: pytest.MonkeyPatch):
-    for name, value in app_settings(token_issuer, private_azurite.connection_string).items():
-        monkeypatch.setenv(name, value)
-    original = storage_clients._client_options
-
-    def options(profile):
-        values = original(profile)
-        values["transport"] = LossyTransport(session=values["transport"].session, session_owner=False, connection_timeout=2)
-        return values
-
-    monkeypatch.setattr(storage_clients, "_client_options", options)
-    storage_clients.reset_clients()
+    use_app_settings(monkeypatch, token_issuer, private_azurite.connection_string)
+    use_transport(monkeypatch, LossyTransport)
     LossyTransport.rule, LossyTransport.attempts = None, {}
     yield private_azurite
     LossyTransport.rule = None

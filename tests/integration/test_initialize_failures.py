@@ -16,7 +16,7 @@ from azure.storage.queue import QueueClient
 
 from shared import correspondence_store as store
 from shared import publishing, storage_clients
-from tests.conftest import app_settings
+from tests.support.faults import use_app_settings, use_transport
 from tests.support.functions import call, valid_request
 
 
@@ -35,16 +35,8 @@ class FlakyTransport(RequestsTransport):
 
 @pytest.fixture
 def flaky_app(private_azurite, token_issuer, monkeypatch: pytest.MonkeyPatch):
-    for name, value in app_settings(token_issuer, private_azurite.connection_string).items():
-        monkeypatch.setenv(name, value)
-    original = storage_clients._client_options
-
-    def options(profile):
-        values = original(profile)
-        values["transport"] = FlakyTransport(session=values["transport"].session, session_owner=False, connection_timeout=2)
-        return values
-
-    monkeypatch.setattr(storage_clients, "_client_options", options)
+    use_app_settings(monkeypatch, token_issuer, private_azurite.connection_string)
+    use_transport(monkeypatch, FlakyTransport)
     # Shorter than production so the test need not wait a minute for a stale claim.
     from datetime import timedelta
 

@@ -12,16 +12,13 @@ from azure.storage.queue import QueueClient
 from shared import correspondence_index, publishing, storage_clients, sweeper
 from shared import correspondence_store as store
 from shared.records import utcnow
-from tests.conftest import app_settings
+from tests.support.faults import use_app_settings
 from tests.support.functions import call, valid_request
 
 
 @pytest.fixture
 def private_app(private_azurite, token_issuer, monkeypatch: pytest.MonkeyPatch):
-    for name, value in app_settings(token_issuer, private_azurite.connection_string).items():
-        monkeypatch.setenv(name, value)
-    storage_clients.reset_clients()
-    correspondence_index.reset_clients()
+    use_app_settings(monkeypatch, token_issuer, private_azurite.connection_string)
     yield private_azurite
     storage_clients.reset_clients()
     correspondence_index.reset_clients()

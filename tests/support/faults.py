@@ -1,0 +1,31 @@
+"""Point this process's app at a storage account, and swap the storage SDK's transport for
+one that injects failures (the storage itself stays real)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import correspondence_index, storage_clients
+
+
+def use_app_settings(monkeypatch: pytest.MonkeyPatch, token_issuer, connection: str) -> None:
+    from tests.conftest import app_settings
+
+    for name, value in app_settings(token_issuer, connection).items():
+        monkeypatch.setenv(name, value)
+    storage_clients.reset_clients()
+    correspondence_index.reset_clients()
+
+
+def use_transport(monkeypatch: pytest.MonkeyPatch, transport_cls) -> None:
+    """Blob and queue clients built from now on send through ``transport_cls`` (a
+    ``RequestsTransport`` subclass), keeping the pooled session of the real options."""
+    original = storage_clients._client_options
+
+    def options(profile):
+        values = original(profile)
+        values["transport"] = transport_cls(session=values["transport"].session, session_owner=False, connection_timeout=2)
+        return values
+
+    monkeypatch.setattr(storage_clients, "_client_options", options)
+    storage_clients.reset_clients()
