@@ -152,3 +152,14 @@ def test_more_than_100_existing_attachments_are_refused_without_lookups(app_env,
     response = initialize(token_issuer, valid_request(existingAttachments=ids))
     assert response.status == 400 and response.json()["errorCode"] == 1038
     assert lookups == []
+
+
+def test_another_organisations_resource_is_401_4001_and_stores_nothing(app_env, token_issuer) -> None:
+    from tests.support.functions import OTHER_ORG_RESOURCE
+
+    before = set(store.container().list_blob_names(name_starts_with="items/"))
+    body = valid_request()
+    body["correspondence"]["resourceId"] = OTHER_ORG_RESOURCE
+    response = initialize(token_issuer, body)
+    assert response.status == 401 and response.json()["errorCode"] == 4001
+    assert set(store.container().list_blob_names(name_starts_with="items/")) == before
