@@ -59,6 +59,17 @@ def answers(port: int) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """Linux: Azurite gets SIGTERM when the process that started it dies, even by SIGKILL
+    (a test run killed by a timeout would otherwise leave it running)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: stop() remains the way to stop it
+
+
 class Azurite:
     """A started Azurite process; also used by tests that stop and restart storage."""
 
@@ -84,7 +95,13 @@ class Azurite:
             "--queueHost", "127.0.0.1", "--queuePort", str(queue),
             "--tableHost", "127.0.0.1", "--tablePort", str(table),
         ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - runs before exec, no threads involved
+        )
         deadline = time.monotonic() + timeout
         while not all(answers(p) for p in self.ports):
             if self.process.poll() is not None:
