@@ -77,6 +77,18 @@ param httpPerInstanceConcurrency int = 16
 @maxValue(365)
 param attachmentMinExpirationDays int = 14
 
+@description('Optional third token issuer: Entra ID tenant (GUID) whose access tokens the API trusts. Empty = off.')
+param entraTenantId string = ''
+
+@description('Accepted audiences of Entra ID tokens (application id URI and/or client id). Required when entraTenantId is set.')
+param entraAudience string = ''
+
+@description('App role (or scope) that grants write access to Entra ID callers.')
+param entraWriteRole string = 'Correspondence.Write'
+
+@description('Entra ID caller (client app id or object id) -> 9-digit organisation number.')
+param entraOrganizations object = {}
+
 @description('Days to keep logs in Log Analytics.')
 @minValue(30)
 @maxValue(730)
@@ -192,6 +204,10 @@ module functionApp 'modules/functionapp.bicep' = {
     resourceRegistryUrl: empty(resourceRegistryUrl) ? trust.resourceRegistryUrl : resourceRegistryUrl
     malwareScanMode: malwareScanMode
     attachmentMinExpirationDays: attachmentMinExpirationDays
+    entraTenantId: entraTenantId
+    entraAudience: entraAudience
+    entraWriteRole: entraWriteRole
+    entraOrganizations: entraOrganizations
   }
   // The host must be able to reach its storage as soon as it starts.
   dependsOn: [
