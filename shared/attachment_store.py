@@ -17,7 +17,6 @@ Functions used by the correspondence code: ``read_attachment``, ``current_status
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from datetime import datetime
 from typing import Callable, Iterable, Literal
@@ -39,8 +38,6 @@ EXPIRED = "Expired"
 ATTACHMENT_STATUS_ORDER = {INITIALIZED: 0, UPLOAD_PROCESSING: 1, PUBLISHED: 2, PURGED: 3, FAILED: 4, EXPIRED: 5}
 
 _UPDATE_ATTEMPTS = 20
-_ready = False
-_ready_lock = threading.Lock()
 
 
 class UploadState(_Stored):
@@ -115,13 +112,7 @@ def record_name(attachment_id: uuid.UUID) -> str:
 
 def ensure_ready() -> None:
     """Create containers on first use in this process (Bicep creates them in Azure)."""
-    global _ready
-    if _ready:
-        return
-    with _ready_lock:
-        if not _ready:
-            storage_clients.ensure_storage()
-            _ready = True
+    storage_clients.ensure_storage_once()
 
 
 def records_container():

@@ -36,7 +36,7 @@ import re
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Optional
 
 from pydantic import Field
@@ -55,7 +55,7 @@ from shared.attachment_store import (
 )
 from shared.auth import Caller
 from shared.correspondence_models import BaseAttachment, ResourceId, validate_model
-from shared.records import StatusEvent, utcnow
+from shared.records import StatusEvent, as_utc, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -179,10 +179,6 @@ def _accessible(caller: Caller, attachment_id: uuid.UUID) -> AttachmentRecord:
     return record
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 def _interrupted(record: AttachmentRecord, now: datetime | None = None) -> bool:
     """A single-request upload still open long after any request could have lasted: its
     process died or storage failed mid-way. Shown as Failed instead of UploadProcessing
@@ -192,7 +188,7 @@ def _interrupted(record: AttachmentRecord, now: datetime | None = None) -> bool:
         upload is not None
         and upload.mode == "single"
         and store.current_status(record) == UPLOAD_PROCESSING
-        and (now or utcnow()) - _utc(upload.started) > SINGLE_UPLOAD_MAX_DURATION
+        and (now or utcnow()) - as_utc(upload.started) > SINGLE_UPLOAD_MAX_DURATION
     )
 
 

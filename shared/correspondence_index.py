@@ -47,7 +47,7 @@ from urllib.parse import quote
 
 from shared import access, storage_clients
 from shared.storage_clients import Profile
-from shared.records import CorrespondenceRecord, RequestManifest
+from shared.records import CorrespondenceRecord, RequestManifest, as_utc
 
 if TYPE_CHECKING:  # imported on first use: cold start matters
     from azure.data.tables import TableClient
@@ -69,10 +69,6 @@ _PUT_ATTEMPTS = 5
 def partition_key(sender_or_org: str, resource_id: str) -> str:
     # Percent-encoding keeps '/', '\\', '#' and '?' (not allowed in keys) out of the key.
     return f"{access.organization_of(sender_or_org)}|{quote(resource_id, safe='')}"
-
-
-def as_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def inverted_ticks(value: datetime) -> int:

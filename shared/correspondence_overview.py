@@ -7,7 +7,7 @@ from typing import Any
 
 from shared import access, errors
 from shared import correspondence_store as store
-from shared.records import CorrespondenceRecord, RequestManifest
+from shared.records import CorrespondenceRecord, RequestManifest, as_utc
 
 
 def _iso(value: Any) -> Any:
@@ -24,7 +24,7 @@ def _attachment_entries(record: CorrespondenceRecord) -> list[dict[str, Any]]:
         attachment = attachment_store.read_attachment(attachment_id)
         if attachment is None:
             continue
-        latest = attachment.statusHistory[-1] if attachment.statusHistory else None
+        latest = attachment.current() if attachment.statusHistory else None
         entries.append(
             {
                 "id": str(attachment.id),
@@ -73,7 +73,7 @@ def overview(record: CorrespondenceRecord, manifest: RequestManifest) -> dict[st
 def details(record: CorrespondenceRecord, manifest: RequestManifest) -> dict[str, Any]:
     body = overview(record, manifest)
     # Upstream orders the history by time (StatusHistory = Statuses.OrderBy(StatusChanged)).
-    history = sorted(record.statusHistory, key=lambda e: store.as_utc(e.statusChanged))
+    history = sorted(record.statusHistory, key=lambda e: as_utc(e.statusChanged))
     body["statusHistory"] = [
         {"status": e.status, "statusText": e.statusText, "statusChanged": _iso(e.statusChanged)}
         for e in history

@@ -26,14 +26,14 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Iterable, TypeVar
 
 from pydantic import BaseModel
 
 from shared import errors, optimistic, storage_clients
 from shared.http import ServiceUnavailable
-from shared.records import CorrespondenceRecord, IdempotencyClaim, RequestManifest, correspondence_ids, utcnow
+from shared.records import CorrespondenceRecord, IdempotencyClaim, RequestManifest, as_utc, correspondence_ids, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,15 @@ class PublishMessage(BaseModel):
 
     def correspondence_ids(self) -> list[uuid.UUID]:
         return correspondence_ids(self.requestId, self.count)
+
+    @classmethod
+    def for_request(cls, manifest: RequestManifest) -> "PublishMessage":
+        return cls(
+            requestId=manifest.requestId,
+            count=len(manifest.correspondenceIds),
+            created=manifest.created,
+            publishAt=manifest.requestedPublishTime,
+        )
 
 
 @dataclass
@@ -304,12 +313,7 @@ def store_new(request: NewRequest) -> None:
     written: list[uuid.UUID] = []
     linked: list[uuid.UUID] = []
     try:
-        message = PublishMessage(
-            requestId=manifest.requestId,
-            count=len(manifest.correspondenceIds),
-            created=now,
-            publishAt=manifest.requestedPublishTime,
-        )
+        message = PublishMessage.for_request(manifest)
         delay = max(visibility_delay(manifest.requestedPublishTime, now), FIRST_DELIVERY_DELAY)
         sent = send_publish_message(message, delay)
         blobs = container()
@@ -429,7 +433,3 @@ def update_record(correspondence_id: uuid.UUID, change: Callable[[Correspondence
 
 def decode_message(body: bytes) -> PublishMessage:
     return PublishMessage.model_validate(json.loads(body))
-
-
-def as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from shared import correspondence_index
 from shared import correspondence_store as store
-from shared.records import FINAL_FOR_PUBLISHING, CorrespondenceRecord, RequestManifest, utcnow
+from shared.records import FINAL_FOR_PUBLISHING, CorrespondenceRecord, RequestManifest, as_utc, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ def handle_message(body: bytes, now: datetime | None = None) -> str:
 def _handle(message: store.PublishMessage, now: datetime) -> str:
     manifest = store.read_manifest(message.requestId)
     if manifest is None:
-        if now - store.as_utc(message.created) < store.ABORT_AFTER:
+        if now - as_utc(message.created) < store.ABORT_AFTER:
             _reschedule(message, UNCOMMITTED_RETRY)
             return "uncommitted"
         store.abort_request(message)
         return "aborted"
-    publish_at = store.as_utc(manifest.requestedPublishTime)
+    publish_at = as_utc(manifest.requestedPublishTime)
     if publish_at > now:
         delay = store.visibility_delay(publish_at, now)
         if not correspondence_index.ensure_request(manifest):  # repairs initialize's index write
@@ -58,9 +58,11 @@ def _handle(message: store.PublishMessage, now: datetime) -> str:
         return "not-due"
     outcomes = {}
     index_failures: list[uuid.UUID] = []
+    # Every correspondence of a request links the same attachments: look them up once.
+    attachments = _attachment_states(manifest.attachmentIds)
 
     def publish(correspondence_id: uuid.UUID) -> None:
-        outcomes[correspondence_id] = publish_one(correspondence_id, manifest, now, index_failures)
+        outcomes[correspondence_id] = publish_one(correspondence_id, manifest, now, attachments, index_failures)
 
     store.parallel(publish, message.correspondence_ids())
     if "waiting" in outcomes.values():
@@ -90,15 +92,20 @@ def _attachment_states(attachment_ids: list[uuid.UUID]) -> tuple[bool, str | Non
 
 
 def publish_one(
-    correspondence_id: uuid.UUID, manifest: RequestManifest, now: datetime, index_failures: list | None = None
+    correspondence_id: uuid.UUID,
+    manifest: RequestManifest,
+    now: datetime,
+    attachments: tuple[bool, str | None],
+    index_failures: list | None = None,
 ) -> str:
+    """``attachments`` is ``_attachment_states`` of the request's attachments."""
+    ready, failure = attachments
     state = {"outcome": "skipped"}
 
     def change(record: CorrespondenceRecord) -> bool:
         if any(record.has_status(s) for s in FINAL_FOR_PUBLISHING):
             state["outcome"] = "final"
             return False
-        ready, failure = _attachment_states(record.attachmentIds)
         record.committed = True
         if failure is not None:
             record.add_status("Failed", f"Publish failed: {failure}", now)
@@ -157,10 +164,5 @@ def requeue_for(correspondence_ids: list[uuid.UUID]) -> None:
         manifest = store.read_manifest(record.requestId)
         if manifest is None:
             continue
-        message = store.PublishMessage(
-            requestId=record.requestId,
-            count=len(manifest.correspondenceIds),
-            created=manifest.created,
-            publishAt=manifest.requestedPublishTime,
-        )
-        store.send_publish_message(message, store.visibility_delay(store.as_utc(manifest.requestedPublishTime), utcnow()), profile="background")
+        message = store.PublishMessage.for_request(manifest)
+        store.send_publish_message(message, store.visibility_delay(as_utc(manifest.requestedPublishTime), utcnow()), profile="background")

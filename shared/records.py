@@ -40,6 +40,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime) -> datetime:
+    """Stored times may come back without an offset (older documents): they are UTC."""
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 class _Stored(BaseModel):
     model_config = ConfigDict(extra="ignore")
 

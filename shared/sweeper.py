@@ -41,13 +41,7 @@ def sweep(now: datetime | None = None) -> int:
         manifest = store.read_manifest(request_id)
         if manifest is None:
             continue
-        message = store.PublishMessage(
-            requestId=request_id,
-            count=len(manifest.correspondenceIds),
-            created=manifest.created,
-            publishAt=manifest.requestedPublishTime,
-        )
-        store.send_publish_message(message, timedelta(0), profile="background")
+        store.send_publish_message(store.PublishMessage.for_request(manifest), timedelta(0), profile="background")
         requeued += 1
     if requeued:
         logger.warning("sweeper re-queued %d request(s) stuck in ReadyForPublish", requeued)
