@@ -92,12 +92,12 @@ class Payload:
 
 def payload_of(body: dict) -> Payload:
     """The implementation's own documents for ``body`` (``_build`` with its models)."""
-    from shared import correspondence_store as store
-    from shared.access import sender_urn
-    from shared.correspondence_models import parse_initialize_request
-    from shared.initialize_correspondence import _build
-    from shared.initialize_rules import effective_publish_time
-    from shared.records import utcnow
+    from shared.storage import correspondence_store as store
+    from shared.core.identifiers import sender_urn
+    from shared.models.correspondence import parse_initialize_request
+    from shared.use_cases.initialize_correspondence import _build
+    from shared.rules.initialize import effective_publish_time
+    from shared.core.clock import utcnow
 
     request = parse_initialize_request(body)
     now = utcnow()
@@ -109,7 +109,7 @@ def payload_of(body: dict) -> Payload:
     )
     delay = max(store.visibility_delay(manifest.requestedPublishTime, now), store.FIRST_DELIVERY_DELAY)
     try:
-        from shared import correspondence_index as index
+        from shared.storage import correspondence_index as index
     except ImportError:  # before the search index existed
         entities, batch = [], 1
     else:
@@ -243,13 +243,13 @@ def counting_storage_requests(connection: str) -> Iterator[collections.Counter]:
 
 def probe(env: dict[str, str], token: str, body: dict, baseline: Baseline, payload: Payload) -> str:
     """Compare the storage requests of one in-process initialize with one baseline request."""
-    from shared import storage_clients
+    from shared.storage import clients as storage_clients
     from tests.support.functions import call
 
     def reset() -> None:
         storage_clients.reset_clients()
         try:
-            from shared import correspondence_index
+            from shared.storage import correspondence_index
         except ImportError:
             return
         correspondence_index.reset_clients()
@@ -283,7 +283,7 @@ def probe(env: dict[str, str], token: str, body: dict, baseline: Baseline, paylo
         raise SystemExit(
             "the baseline no longer mirrors the implementation's storage work:\n"
             f"  implementation: {show(implementation)}\n  baseline:       {show(raw)}\n"
-            "update bench.bench_initialize.Baseline.store to match shared/correspondence_store.py store_new"
+            "update bench.bench_initialize.Baseline.store to match shared/storage/correspondence_store.py store_new"
         )
     return show(implementation)
 
@@ -354,7 +354,7 @@ def interleaved(total: int, rounds: int, raw: Callable[[int], float], api: Calla
 
 
 def single(served: Served, connection: str, total: int, concurrency: int, warmup: int, rounds: int = 4) -> Result:
-    from shared.correspondence_store import WRITE_CONCURRENCY
+    from shared.storage.correspondence_store import WRITE_CONCURRENCY
 
     body = request_body(1)
     payload = payload_of(body)
@@ -384,7 +384,7 @@ def single(served: Served, connection: str, total: int, concurrency: int, warmup
 
 
 def bulk(served: Served, connection: str, total: int, recipients: int, rounds: int = 4) -> Result:
-    from shared.correspondence_store import WRITE_CONCURRENCY
+    from shared.storage.correspondence_store import WRITE_CONCURRENCY
 
     body = request_body(recipients)
     payload = payload_of(body)

@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared import attachments  # noqa: E402
+from shared.use_cases import upload_attachment as attachments
 from tests.support import attachments as att  # noqa: E402
+from shared.storage import blocks
 
 MIB = 1024 * 1024
 MB = 1000 * 1000
@@ -84,8 +85,8 @@ def raw_upload(connection: str, size: int, seed: int) -> float:
 
     service = BlobServiceClient.from_connection_string(
         connection,
-        max_block_size=attachments.BLOCK_SIZE,
-        max_single_put_size=attachments.BLOCK_SIZE,
+        max_block_size=blocks.BLOCK_SIZE,
+        max_single_put_size=blocks.BLOCK_SIZE,
     )
     try:
         service.create_container("bench-raw")
@@ -94,7 +95,7 @@ def raw_upload(connection: str, size: int, seed: int) -> float:
     blob = service.get_blob_client("bench-raw", str(uuid.uuid4()))
     stream = GeneratedFile(size, seed)
     started = time.perf_counter()
-    blob.upload_blob(stream, length=size, max_concurrency=attachments.UPLOAD_CONCURRENCY, validate_content=True)
+    blob.upload_blob(stream, length=size, max_concurrency=blocks.UPLOAD_CONCURRENCY, validate_content=True)
     elapsed = time.perf_counter() - started
     blob.delete_blob()
     return elapsed
@@ -134,11 +135,11 @@ def api_chunked(url: str, token: str, size: int, chunk: int, seed: int) -> tuple
 
 
 def readback_cost(attachment_id: str, size: int) -> float:
-    from shared import attachment_store
+    from shared.storage import attachment_store
 
-    blob = attachment_store.blob_client(uuid.UUID(attachment_id))
+    blob = blocks.blob_client(uuid.UUID(attachment_id))
     started = time.perf_counter()
-    attachments._hash_committed(blob, hashlib.md5(), 0, size, attachments.READBACK_RANGE)
+    blocks.hash_committed(blob, hashlib.md5(), 0, size, blocks.READBACK_RANGE)
     return time.perf_counter() - started
 
 
@@ -212,8 +213,8 @@ def main(argv: list[str] | None = None) -> None:
             f"({size / MB / raw:6.1f} MB/s)   API/raw {api / raw:4.2f}"
         )
 
-    block_mib = attachments.BLOCK_SIZE // MIB
-    print(f"block size {block_mib} MiB, {attachments.UPLOAD_CONCURRENCY} blocks in flight, per-block Content-MD5")
+    block_mib = blocks.BLOCK_SIZE // MIB
+    print(f"block size {block_mib} MiB, {blocks.UPLOAD_CONCURRENCY} blocks in flight, per-block Content-MD5")
     print(line(f"{args.single_mb} MB, one request", api_s, raw_s, single))
     print(line(f"{args.chunked_mb} MB, {args.chunk_mb} MiB chunks", api_c, raw_c, total))
     single_limit = 2 * single + 64 * MIB

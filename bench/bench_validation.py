@@ -22,8 +22,8 @@ import timeit
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from shared import initialize_rules as rules
-from shared.correspondence_models import parse_initialize_request
+from shared.rules import initialize as rules
+from shared.models.correspondence import parse_initialize_request
 
 GOAL_RATIO = 10.0  # validation may cost at most 10x the JSON decoding of the same bytes
 

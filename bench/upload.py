@@ -73,8 +73,8 @@ def run(single_mb: int, chunked_mb: int, chunk_mib: int, repeat: int) -> dict:
         return (f"{label:<34} API {api:6.2f} s ({size / bench_upload.MB / api:6.1f} MB/s)   raw SDK {raw:6.2f} s "
                 f"({size / bench_upload.MB / raw:6.1f} MB/s)   API/raw {api / raw:4.2f}")
 
-    print(f"block size {bench_upload.attachments.BLOCK_SIZE // bench_upload.MIB} MiB, "
-          f"{bench_upload.attachments.UPLOAD_CONCURRENCY} blocks in flight, per-block Content-MD5")
+    print(f"block size {bench_upload.blocks.BLOCK_SIZE // bench_upload.MIB} MiB, "
+          f"{bench_upload.blocks.UPLOAD_CONCURRENCY} blocks in flight, per-block Content-MD5")
     print(line(f"{single_mb} MB, one request (median of {repeat})", api_1, raw_1, single)
           + f"   [API {', '.join(f'{t:.2f}' for t in api_s)}; raw {', '.join(f'{t:.2f}' for t in raw_s)}]")
     print(line(f"{chunked_mb} MB, {chunk_mib} MiB chunks", api_c, raw_c, total))

@@ -2,8 +2,8 @@ import uuid
 
 import azure.functions as func
 
-from shared.attachments import download_attachment
-from shared.http import OCTET_STREAM, RequestContext, api
+from shared.api.http import OCTET_STREAM, SECURITY_HEADERS, RequestContext, api
+from shared.use_cases.download_attachment import download_attachment
 
 
 # application/octet-stream (as upstream) whatever the file is, with nosniff: a sender's HTML
@@ -14,8 +14,5 @@ def main(ctx: RequestContext) -> func.HttpResponse:
         ctx.caller, uuid.UUID(ctx.req.route_params["attachmentId"]), ctx.req.headers.get("Range")
     )
     return func.HttpResponse(
-        result.body,
-        status_code=result.status,
-        mimetype=OCTET_STREAM,
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", **result.headers},
+        result.body, status_code=result.status, mimetype=OCTET_STREAM, headers={**SECURITY_HEADERS, **result.headers}
     )

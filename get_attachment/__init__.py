@@ -2,10 +2,10 @@ import uuid
 
 import azure.functions as func
 
-from shared.attachments import get_overview
-from shared.http import RequestContext, api, json_response
+from shared.api.http import RequestContext, api, json_response
+from shared.use_cases.get_attachment import get_attachment
 
 
 @api(consumes=None)
 def main(ctx: RequestContext) -> func.HttpResponse:
-    return json_response(get_overview(ctx.caller, uuid.UUID(ctx.req.route_params["attachmentId"])))
+    return json_response(get_attachment(ctx.caller, uuid.UUID(ctx.req.route_params["attachmentId"])))

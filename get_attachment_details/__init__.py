@@ -2,10 +2,10 @@ import uuid
 
 import azure.functions as func
 
-from shared.attachments import get_details
-from shared.http import RequestContext, api, json_response
+from shared.api.http import RequestContext, api, json_response
+from shared.use_cases.get_attachment_details import get_attachment_details
 
 
 @api(consumes=None)
 def main(ctx: RequestContext) -> func.HttpResponse:
-    return json_response(get_details(ctx.caller, uuid.UUID(ctx.req.route_params["attachmentId"])))
+    return json_response(get_attachment_details(ctx.caller, uuid.UUID(ctx.req.route_params["attachmentId"])))

@@ -2,11 +2,10 @@ import uuid
 
 import azure.functions as func
 
-from shared.correspondence_overview import get_overview
-from shared.http import RequestContext, api, json_response
+from shared.api.http import RequestContext, api, json_response
+from shared.use_cases.get_correspondence import get_correspondence
 
 
 @api(consumes=None)
 def main(ctx: RequestContext) -> func.HttpResponse:
-    correspondence_id = uuid.UUID(ctx.req.route_params["correspondenceId"])
-    return json_response(get_overview(ctx.caller, correspondence_id))
+    return json_response(get_correspondence(ctx.caller, uuid.UUID(ctx.req.route_params["correspondenceId"])))

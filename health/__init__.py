@@ -1,9 +1,9 @@
 import azure.functions as func
 
-from shared.health import check_health
-from shared.http import RequestContext, api, json_response
+from shared.api.http import RequestContext, api, json_response
+from shared.use_cases.health import health
 
 
 @api(consumes=None, authenticate=False)
 def main(ctx: RequestContext) -> func.HttpResponse:
-    return json_response(check_health())
+    return json_response(health())

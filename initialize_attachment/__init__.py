@@ -1,10 +1,9 @@
 import azure.functions as func
 
-from shared.attachments import initialize_attachment
-from shared.http import RequestContext, api, json_response
+from shared.api.http import RequestContext, api, json_response
+from shared.use_cases.initialize_attachment import initialize_attachment
 
 
 @api()
 def main(ctx: RequestContext) -> func.HttpResponse:
-    attachment_id = initialize_attachment(ctx.caller, ctx.json_body())
-    return json_response(str(attachment_id))
+    return json_response(str(initialize_attachment(ctx.caller, ctx.json_body())))

@@ -1,7 +1,7 @@
 import azure.functions as func
 
-from shared.publishing import handle_message
+from shared.use_cases.publish_correspondence import publish_correspondence
 
 
 def main(msg: func.QueueMessage) -> None:
-    handle_message(msg.get_body())
+    publish_correspondence(msg.get_body())

@@ -2,11 +2,10 @@ import uuid
 
 import azure.functions as func
 
-from shared.http import RequestContext, api, json_response
-from shared.purge_correspondence import purge
+from shared.api.http import RequestContext, api, json_response
+from shared.use_cases.purge_correspondence import purge_correspondence
 
 
 @api(consumes=None)
 def main(ctx: RequestContext) -> func.HttpResponse:
-    correspondence_id = uuid.UUID(ctx.req.route_params["correspondenceId"])
-    return json_response(str(purge(ctx.caller, correspondence_id)))
+    return json_response(str(purge_correspondence(ctx.caller, uuid.UUID(ctx.req.route_params["correspondenceId"]))))

@@ -1,7 +1,7 @@
 import azure.functions as func
 
-from shared.sweeper import sweep
+from shared.use_cases.sweep_correspondences import sweep_correspondences
 
 
 def main(timer: func.TimerRequest) -> None:
-    sweep()
+    sweep_correspondences()

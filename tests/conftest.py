@@ -46,7 +46,7 @@ def azurite_connection() -> Iterator[str]:
 @pytest.fixture
 def storage_env(azurite_connection: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point this process's storage settings at the test Azurite and drop cached clients."""
-    from shared import storage_clients
+    from shared.storage import clients as storage_clients
 
     for name in STORAGE_SETTINGS:
         monkeypatch.setenv(name, azurite_connection)

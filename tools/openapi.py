@@ -1,10 +1,10 @@
 """The OpenAPI 3.1 document of the API, generated from the application's own pydantic models.
 
     python -m tools.openapi            print the document
-    python -m tools.openapi --write    write shared/openapi.json (committed; served by the
+    python -m tools.openapi --write    write shared/api/openapi.json (committed; served by the
                                        openapi_document function at
                                        GET /correspondence/api/v1/openapi.json)
-    python -m tools.openapi --check    exit 1 when shared/openapi.json is out of date
+    python -m tools.openapi --check    exit 1 when shared/api/openapi.json is out of date
 
 Paths and methods come from the function folders (``*/function.json`` HTTP triggers, with
 ``host.json``'s route prefix), so every endpoint is in the document: a function this module has
@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENT_PATH = ROOT / "shared" / "openapi.json"
+DOCUMENT_PATH = ROOT / "shared" / "api" / "openapi.json"
 API_VERSION = "1.0"
 
 JSON = "application/json"
@@ -150,7 +150,7 @@ class EventGridEvent(_Doc):
     data: dict[str, Any]
 
 
-# --- problem details (shared/errors.py) ------------------------------------------------------
+# --- problem details (shared/api/problems.py) ------------------------------------------------------
 TRACE_ID_PATTERN = "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 
@@ -191,8 +191,9 @@ class ValidationProblem(ProblemDetails):
 
 
 def _request_models() -> list[tuple[type[BaseModel], str]]:
-    from shared.attachments import InitializeAttachmentRequest
-    from shared.correspondence_models import InitializeCorrespondencesRequest, InitializeCorrespondencesResponse
+    from shared.models.attachment import InitializeAttachmentRequest
+    from shared.models.correspondence import InitializeCorrespondencesRequest
+    from shared.models.responses import InitializeCorrespondencesResponse
 
     return [
         (InitializeCorrespondencesRequest, "validation"),
@@ -252,7 +253,7 @@ def _json(description: str, schema: dict[str, Any], headers: dict[str, Any] | No
 
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
 
-# Responses every authenticated JSON operation can give (the wrapper in shared/http.py).
+# Responses every authenticated JSON operation can give (the wrapper in shared/api/http.py).
 COMMON_RESPONSES: dict[str, dict[str, Any]] = {
     "401": _problem(
         "No valid bearer token (problem without errorCode), or the caller may not act for the "

@@ -2,8 +2,8 @@ import uuid
 
 import azure.functions as func
 
-from shared.attachments import upload_attachment
-from shared.http import OCTET_STREAM, RequestContext, api, json_response
+from shared.api.http import OCTET_STREAM, RequestContext, api, json_response
+from shared.use_cases.upload_attachment import upload_attachment
 
 
 # The host caps a body at 100 MB; larger files go in chunks (Content-Range), see docs/attachments.md.

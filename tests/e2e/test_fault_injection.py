@@ -45,7 +45,7 @@ import pytest
 import requests
 from azure.storage.blob import BlobServiceClient
 
-from shared.correspondence_store import CLAIM_GRACE
+from shared.storage.correspondence_store import CLAIM_GRACE
 from tests.conftest import own_app_host
 from tests.support.functions import valid_request
 

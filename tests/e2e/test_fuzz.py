@@ -1,6 +1,6 @@
 """Fuzzing: schemathesis against the real app on the local host, with a valid sender token.
 
-Every operation of ``shared/openapi.json`` gets its examples, the coverage phase's boundary
+Every operation of ``shared/api/openapi.json`` gets its examples, the coverage phase's boundary
 and invalid values, random valid and invalid requests, and stateful sequences that follow the
 document's links (initialize attachment -> upload/get/download/purge; initialize
 correspondence -> get). Every check schemathesis has except ``positive_data_acceptance`` (a
@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENT = ROOT / "shared" / "openapi.json"
+DOCUMENT = ROOT / "shared" / "api" / "openapi.json"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES") or 5)
 MAX_TIME = os.environ.get("FUZZ_MAX_TIME")  # seconds; unset: bounded by the example count

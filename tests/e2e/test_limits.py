@@ -82,7 +82,7 @@ def _paths(problem: dict) -> set[str]:
 # --- body size ------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", [CORRESPONDENCE, ATTACHMENT])
 def test_json_body_over_the_cap_is_413(host, auth, path) -> None:
-    from shared.http import DEFAULT_MAX_JSON_BODY
+    from shared.api.http import DEFAULT_MAX_JSON_BODY
 
     body = b'{"x":"' + b"a" * DEFAULT_MAX_JSON_BODY + b'"}'
     response = requests.post(f"{host.url}{path}", data=body, headers={**auth, "Content-Type": "application/json"}, timeout=30)

@@ -23,7 +23,7 @@ CHECKOV = INFRA_VENV / "bin" / "checkov"
 CHECK_JSONSCHEMA = INFRA_VENV / "bin" / "check-jsonschema"
 EXTERNAL_CHECKS = Path(__file__).resolve().parent / "checkov_checks"
 
-# App settings the code reads (shared/settings.py and docs/deploy.md), exact names.
+# App settings the code reads (shared/core/settings.py and docs/deploy.md), exact names.
 REQUIRED_APP_SETTINGS = {
     "AzureWebJobsStorage__blobServiceUri",
     "AzureWebJobsStorage__queueServiceUri",
@@ -497,7 +497,7 @@ def workflow_python_versions(workflow: dict[str, Any]) -> list[str]:
 
 
 def settings_module_names(settings_py: Path) -> set[str]:
-    """Values of the module-level string constants of shared/settings.py (the setting names)."""
+    """Values of the module-level string constants of shared/core/settings.py (the setting names)."""
     import ast
 
     names = set()

@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.infra import infra_checks as ic
 
-# Settings that shared/settings.py knows but the template deliberately leaves unset
+# Settings that shared/core/settings.py knows but the template deliberately leaves unset
 # (optional integrations: unset means "not configured"). Add a name here, with the reason,
 # or provide it in infra/modules/functionapp.bicep.
 OPTIONAL_SETTINGS_NOT_SET_BY_INFRA: dict[str, str] = {}
@@ -49,8 +49,8 @@ def test_app_settings_are_identity_based_and_complete(parsed: dict[str, Any]) ->
 
 def test_every_setting_the_code_reads_is_provided(parsed: dict[str, Any]) -> None:
     provided = set(ic.app_settings(parsed))
-    read_by_code = ic.settings_module_names(ic.ROOT / "shared" / "settings.py")
-    assert read_by_code, "shared/settings.py defines no setting names"
+    read_by_code = ic.settings_module_names(ic.ROOT / "shared" / "core" / "settings.py")
+    assert read_by_code, "shared/core/settings.py defines no setting names"
     missing = []
     for name in sorted(read_by_code):
         if name in ic.STORAGE_CONNECTIONS:
@@ -60,7 +60,7 @@ def test_every_setting_the_code_reads_is_provided(parsed: dict[str, Any]) -> Non
         if not ok:
             missing.append(name)
     assert not missing, (
-        f"shared/settings.py reads {missing}, which infra/modules/functionapp.bicep does not set; set them "
+        f"shared/core/settings.py reads {missing}, which infra/modules/functionapp.bicep does not set; set them "
         "there or list them in OPTIONAL_SETTINGS_NOT_SET_BY_INFRA (tests/infra/test_templates.py) with why")
 
 

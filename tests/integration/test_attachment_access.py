@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from shared import attachment_store
+from shared.storage import attachment_store
 from tests.support import attachments as att
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -40,8 +40,8 @@ def test_other_org_cannot_upload(token_issuer):
     assert_4001(att.upload(token_issuer, attachment_id, b"intruder", org=OTHER))
     assert_4001(att.upload_chunk(token_issuer, attachment_id, b"intruder", 0, 8, org=OTHER))
     assert_4001(att.query_upload(token_issuer, attachment_id, 8, org=OTHER))
-    record = attachment_store.read_attachment(uuid.UUID(attachment_id))
-    assert attachment_store.current_status(record) == "Initialized" and record.upload is None
+    record = attachment_store.read(uuid.UUID(attachment_id))
+    assert record.status == "Initialized" and record.upload is None
 
 
 def test_other_org_cannot_purge(token_issuer, owned):

@@ -7,8 +7,13 @@ from datetime import datetime
 
 import pytest
 
-from shared import attachment_store, attachments
+from shared.storage import attachment_store
+from shared.use_cases import upload_attachment as attachments
 from tests.support import attachments as att
+from shared.core.decisions import save
+from shared.core.statuses import AttachmentStatus
+from shared.storage import blocks
+from shared.use_cases import download_attachment
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -47,7 +52,7 @@ def test_overview_fields(token_issuer):
 def test_overview_lists_linked_correspondences(token_issuer):
     attachment_id = published(token_issuer)
     cids = [uuid.uuid4(), uuid.uuid4()]
-    attachment_store.link(uuid.UUID(attachment_id), cids)
+    att.link(uuid.UUID(attachment_id), cids)
     assert att.overview(token_issuer, attachment_id).json()["correspondenceIds"] == [str(c) for c in cids]
 
 
@@ -76,7 +81,7 @@ def test_purge_records_purged_and_deletes_the_blob(token_issuer):
     body = att.overview(token_issuer, attachment_id).json()
     assert body["status"] == "Purged"
     with pytest.raises(ResourceNotFoundError):
-        attachment_store.blob_client(uuid.UUID(attachment_id)).get_blob_properties()
+        blocks.blob_client(uuid.UUID(attachment_id)).get_blob_properties()
 
 
 def test_purge_of_an_initialized_attachment(token_issuer):
@@ -92,17 +97,17 @@ def test_purge_rules(token_issuer):
     assert response.status == 400 and response.json()["errorCode"] == 2006
 
     expired = published(token_issuer)
-    attachment_store.update(uuid.UUID(expired), lambda r: r.add_status("Expired") or True)
+    attachment_store.update(uuid.UUID(expired), lambda r: r.add_status(AttachmentStatus.Expired) or save())
     assert att.purge(token_issuer, expired).json()["errorCode"] == 2018
 
     linked = published(token_issuer)
-    attachment_store.link(uuid.UUID(linked), [uuid.uuid4()])
+    att.link(uuid.UUID(linked), [uuid.uuid4()])
     response = att.purge(token_issuer, linked)
     assert response.status == 400 and response.json()["errorCode"] == 2007
     # order: 2006 before 2018 before 2007
     both = published(token_issuer)
-    attachment_store.link(uuid.UUID(both), [uuid.uuid4()])
-    attachment_store.update(uuid.UUID(both), lambda r: r.add_status("Expired") or True)
+    att.link(uuid.UUID(both), [uuid.uuid4()])
+    attachment_store.update(uuid.UUID(both), lambda r: r.add_status(AttachmentStatus.Expired) or save())
     assert att.purge(token_issuer, both).json()["errorCode"] == 2018
 
 
@@ -117,7 +122,7 @@ def test_purge_racing_with_a_link(token_issuer, monkeypatch):
         found = real(aid)
         if not state["linked"] and found is not None:
             state["linked"] = True
-            attachment_store.link(aid, [uuid.uuid4()])  # lands after this read
+            att.link(aid, [uuid.uuid4()])  # lands after this read
         return found
 
     monkeypatch.setattr(attachment_store, "read_with_etag", read_then_link)
@@ -151,7 +156,7 @@ def test_download_in_parts_with_range(token_issuer):
 
 
 def test_large_download_needs_a_range(token_issuer, monkeypatch):
-    monkeypatch.setattr(attachments, "MAX_DOWNLOAD_BYTES", 1000)
+    monkeypatch.setattr(download_attachment, "MAX_DOWNLOAD_BYTES", 1000)
     data = att.pattern(5000, seed=5)
     attachment_id = published(token_issuer, data)
     assert att.download(token_issuer, attachment_id).status == 400
@@ -171,16 +176,16 @@ def test_download_rules(token_issuer):
     assert response.status == 400 and response.json()["errorCode"] == 2019
 
     expired = published(token_issuer)
-    attachment_store.update(uuid.UUID(expired), lambda r: r.add_status("Expired") or True)
+    attachment_store.update(uuid.UUID(expired), lambda r: r.add_status(AttachmentStatus.Expired) or save())
     assert att.download(token_issuer, expired).json()["errorCode"] == 2020
 
 
 def test_download_refused_once_a_linked_correspondence_was_published(token_issuer, monkeypatch):
-    from shared import correspondence_store
+    from shared.storage import correspondence_store
 
     attachment_id = published(token_issuer, b"secret")
     draft, sent = uuid.uuid4(), uuid.uuid4()
-    attachment_store.link(uuid.UUID(attachment_id), [draft, sent])
+    att.link(uuid.UUID(attachment_id), [draft, sent])
 
     class Record:
         def __init__(self, statuses):

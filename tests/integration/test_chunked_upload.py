@@ -5,11 +5,16 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 
-from shared import attachment_store, attachments
+from shared.storage import attachment_store
+from shared.use_cases import upload_attachment as attachments
 from tests.support import attachments as att
+from shared.core.decisions import save
+from shared.storage import blocks, md5_state
+from shared.rules import attachment_lifecycle
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -19,7 +24,7 @@ TOTAL = 5 * BLOCK + 1234  # five full blocks and a short one
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch):
-    monkeypatch.setattr(attachments, "BLOCK_SIZE", BLOCK)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", BLOCK)
 
 
 @pytest.fixture(params=["incremental", "read-back"])
@@ -27,16 +32,16 @@ def md5_mode(request, monkeypatch):
     if request.param == "incremental":
         pytest.importorskip("rehashes")
     else:
-        monkeypatch.setattr(attachments, "INCREMENTAL_MD5", False)
+        monkeypatch.setattr(md5_state, "INCREMENTAL_MD5", False)
     return request.param
 
 
 def stored(attachment_id: str) -> bytes:
-    return attachment_store.blob_client(uuid.UUID(attachment_id)).download_blob().readall()
+    return blocks.blob_client(uuid.UUID(attachment_id)).download_blob().readall()
 
 
 def record_of(attachment_id: str):
-    return attachment_store.read_attachment(uuid.UUID(attachment_id))
+    return attachment_store.read(uuid.UUID(attachment_id))
 
 
 def send(issuer, attachment_id, data, start, end, **kwargs):
@@ -133,7 +138,7 @@ def test_parallel_chunks(token_issuer, md5_mode):
     statuses = sorted(r.status for r in responses)
     assert statuses == [200, 202, 202, 202, 202], [r.body for r in responses]
     assert stored(attachment_id) == data
-    assert attachment_store.current_status(record_of(attachment_id)) == "Published"
+    assert record_of(attachment_id).status == "Published"
 
 
 def test_checksum_mismatch_after_the_last_chunk(token_issuer, md5_mode):
@@ -143,7 +148,7 @@ def test_checksum_mismatch_after_the_last_chunk(token_issuer, md5_mode):
     response = send(token_issuer, attachment_id, data, 4 * BLOCK, TOTAL)
     assert response.status == 400 and response.json()["errorCode"] == 2008
     record = record_of(attachment_id)
-    assert attachment_store.current_status(record) == "Failed" and record.upload is None
+    assert record.status == "Failed" and record.upload is None
     from azure.core.exceptions import ResourceNotFoundError
 
     with pytest.raises(ResourceNotFoundError):
@@ -214,19 +219,19 @@ def test_crashed_completion_is_finished_by_a_later_query(token_issuer, monkeypat
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # a process that dies mid-completion (nothing catches it)
 
-    real = attachments._commit_blocks
-    monkeypatch.setattr(attachments, "_commit_blocks", crash)
+    real = blocks.commit_blocks
+    monkeypatch.setattr(blocks, "commit_blocks", crash)
     monkeypatch.setattr(attachments, "_release_completion", lambda attachment_id: None)  # died: no cleanup
     with pytest.raises(KeyboardInterrupt):
         send(token_issuer, attachment_id, data, 4 * BLOCK, TOTAL)
-    monkeypatch.setattr(attachments, "_commit_blocks", real)
+    monkeypatch.setattr(blocks, "commit_blocks", real)
     state = record_of(attachment_id).upload
     assert state.is_complete() and state.completing is not None
     # while the claim is fresh, a query reports a complete upload being finished
     query = att.query_upload(token_issuer, attachment_id, TOTAL)
     assert query.status == 202 and query.json()["complete"] is True
     # once it is stale, the next query finishes it
-    monkeypatch.setattr(attachments, "COMPLETION_STALE_AFTER", attachments.timedelta(0))
+    monkeypatch.setattr(attachment_lifecycle, "COMPLETION_STALE_AFTER", timedelta(0))
     query = att.query_upload(token_issuer, attachment_id, TOTAL)
     assert query.status == 200 and query.json()["status"] == "Published"
     assert stored(attachment_id) == data
@@ -238,16 +243,16 @@ def test_failed_completion_releases_its_claim(token_issuer, monkeypatch):
     data = att.pattern(TOTAL, seed=17)
     attachment_id = att.create(token_issuer)
     send(token_issuer, attachment_id, data, 0, 4 * BLOCK)
-    real = attachments._commit_blocks
+    real = blocks.commit_blocks
 
     def outage(*args, **kwargs):
         raise ServiceRequestError("storage unreachable")
 
-    monkeypatch.setattr(attachments, "_commit_blocks", outage)
+    monkeypatch.setattr(blocks, "commit_blocks", outage)
     response = send(token_issuer, attachment_id, data, 4 * BLOCK, TOTAL)
     assert response.status == 503  # the upload stays resumable
     assert record_of(attachment_id).upload.completing is None
-    monkeypatch.setattr(attachments, "_commit_blocks", real)
+    monkeypatch.setattr(blocks, "commit_blocks", real)
     response = att.query_upload(token_issuer, attachment_id, TOTAL)
     assert response.status == 200 and response.json()["checksum"] == hashlib.md5(data).hexdigest()
 
@@ -269,7 +274,7 @@ def test_md5_state_from_another_library_version_falls_back_to_read_back(token_is
 
     def other_version(record):
         record.upload.md5Impl = "rehashes 0.0.1"
-        return True
+        return save()
 
     attachment_store.update(uuid.UUID(attachment_id), other_version)
     send(token_issuer, attachment_id, data, 2 * BLOCK, 4 * BLOCK)

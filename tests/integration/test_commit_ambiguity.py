@@ -18,7 +18,7 @@ from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient
 
-from shared import storage_clients
+from shared.storage import clients as storage_clients
 from tests.support.faults import use_app_settings, use_transport
 from tests.support.functions import call, valid_request
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from shared import attachment_store
+from shared.storage import attachment_store
 from tests.support import attachments as att
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -17,11 +17,11 @@ def test_initialize_returns_the_new_id_as_a_json_string_and_stores_initialized(t
     assert response.status == 200
     assert response.raw.mimetype == "application/json"
     attachment_id = uuid.UUID(response.json())
-    record = attachment_store.read_attachment(attachment_id)
+    record = attachment_store.read(attachment_id)
     assert record is not None
     assert record.sender == "urn:altinn:organization:identifier-no:991825827"
     assert record.resourceId == "ttd-corr-1"
-    assert attachment_store.current_status(record) == "Initialized"
+    assert record.status == "Initialized"
     assert record.statusHistory[0].statusText == "Initialized"
     assert record.dataType == "application/pdf"
     assert record.expirationInDays == 30
@@ -36,7 +36,7 @@ def test_urn_prefixed_resource_id_and_ignored_sender_and_case_insensitive_names(
     }
     response = att.initialize(token_issuer, body=body)
     assert response.status == 200, response.body
-    record = attachment_store.read_attachment(uuid.UUID(response.json()))
+    record = attachment_store.read(uuid.UUID(response.json()))
     assert record.resourceId == "ttd-generic-1"
     assert record.sender.endswith(":991825827")
     assert record.dataType == "text/csv"

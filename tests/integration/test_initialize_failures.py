@@ -14,8 +14,9 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
-from shared import correspondence_store as store
-from shared import publishing, storage_clients
+from shared.storage import correspondence_store as store
+from shared.use_cases import publish_correspondence as publishing
+from shared.storage import clients as storage_clients
 from tests.support.faults import use_app_settings, use_transport
 from tests.support.functions import call, valid_request
 
@@ -61,7 +62,7 @@ def _drain_and_publish(connection: str, after: float) -> list[str]:
     """Deliver every queued message as the trigger would, as if ``after`` seconds had passed."""
     from datetime import timedelta
 
-    from shared.records import utcnow
+    from shared.core.clock import utcnow
 
     queue = QueueClient.from_connection_string(connection, storage_clients.PUBLISH_QUEUE)
     outcomes = []
@@ -70,7 +71,7 @@ def _drain_and_publish(connection: str, after: float) -> list[str]:
         if not messages:
             return outcomes
         for message in messages:
-            outcomes.append(publishing.handle_message(base64.b64decode(message.content), now=utcnow() + timedelta(seconds=after)))
+            outcomes.append(publishing.publish_correspondence(base64.b64decode(message.content), now=utcnow() + timedelta(seconds=after)))
             queue.delete_message(message)
 
 

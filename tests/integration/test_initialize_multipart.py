@@ -11,9 +11,13 @@ from typing import Any
 import pytest
 from urllib3.filepost import encode_multipart_formdata
 
-from shared import attachment_store, attachments, publishing
-from shared import correspondence_store as store
+from shared.storage import attachment_store
+from shared.use_cases import upload_attachment as attachments
+from shared.use_cases import publish_correspondence as publishing
+from shared.storage import correspondence_store as store
 from tests.support.functions import call, valid_request
+from shared.storage import blocks
+from shared.use_cases import initialize_correspondence_upload
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -84,7 +88,7 @@ def md5(data: bytes) -> str:
 def stored(monkeypatch):
     """Counts attachments created and requests committed (to prove "nothing stored")."""
     counts = {"attachments": 0, "requests": 0}
-    create, store_new = attachments.create_attachment, store.store_new
+    create, store_new = initialize_correspondence_upload.create_attachment, store.store_new
 
     def counting_create(*args, **kwargs):
         counts["attachments"] += 1
@@ -94,7 +98,7 @@ def stored(monkeypatch):
         counts["requests"] += 1
         return store_new(*args, **kwargs)
 
-    monkeypatch.setattr(attachments, "create_attachment", counting_create)
+    monkeypatch.setattr(initialize_correspondence_upload, "create_attachment", counting_create)
     monkeypatch.setattr(store, "store_new", counting_store)
     return counts
 
@@ -116,16 +120,16 @@ def test_two_files_become_published_attachments_of_every_correspondence(token_is
     assert len(ids) == 2
     correspondence_ids = {uuid.UUID(c["correspondenceId"]) for c in result["correspondences"]}
     for attachment_id, (name, data) in zip(ids, [("one.txt", one), ("two.pdf", two)]):
-        record = attachment_store.read_attachment(uuid.UUID(attachment_id))
+        record = attachment_store.read(uuid.UUID(attachment_id))
         assert record.fileName == name and record.resourceId == "ttd-corr-1"
         assert record.sender == "urn:altinn:organization:identifier-no:991825827"
         assert [e.status for e in record.statusHistory] == ["Initialized", "UploadProcessing", "Published"]
         assert record.checksum == md5(data) and record.size == len(data)
         assert set(record.correspondenceIds) == correspondence_ids
-        blob = attachment_store.blob_client(record.id).download_blob().readall()
+        blob = blocks.blob_client(record.id).download_blob().readall()
         assert blob == data
-    assert attachment_store.read_attachment(uuid.UUID(ids[0])).displayName == "One"
-    assert attachment_store.read_attachment(uuid.UUID(ids[1])).expirationInDays == 3
+    assert attachment_store.read(uuid.UUID(ids[0])).displayName == "One"
+    assert attachment_store.read(uuid.UUID(ids[1])).expirationInDays == 3
     overview = call(
         "get_correspondence",
         route_params={"correspondenceId": result["correspondences"][0]["correspondenceId"]},
@@ -191,7 +195,7 @@ def test_form_binding_is_case_insensitive_and_converts_strings(token_issuer) -> 
     assert shared["propertyList"] == {"Key One": "v1", "k2": "v2"}
     assert shared["replyOptions"] == [{"linkURL": "https://example.com/reply", "linkText": "Reply"}]
     assert shared["notification"]["sendReminder"] is True
-    attachment = attachment_store.read_attachment(uuid.UUID(result["attachmentIds"][0]))
+    attachment = attachment_store.read(uuid.UUID(result["attachmentIds"][0]))
     assert attachment.isEncrypted is True and attachment.expirationInDays == 2
 
 
@@ -257,7 +261,7 @@ def test_idempotent_key_second_request_is_409(token_issuer) -> None:
 
 # --- multipart-specific rules ----------------------------------------------------------------
 def _contents_by_id(result: dict[str, Any]) -> list[bytes]:
-    return [attachment_store.blob_client(uuid.UUID(i)).download_blob().readall() for i in result["attachmentIds"]]
+    return [blocks.blob_client(uuid.UUID(i)).download_blob().readall() for i in result["attachmentIds"]]
 
 
 def test_files_are_matched_by_name_when_out_of_order(token_issuer) -> None:
@@ -275,7 +279,7 @@ def test_duplicate_names_in_the_same_order_match_by_position(token_issuer) -> No
     assert response.status == 200, response.body
     result = response.json()
     assert _contents_by_id(result) == [b"one", b"two", b"three"]
-    refs = [attachment_store.read_attachment(uuid.UUID(i)).sendersReference for i in result["attachmentIds"]]
+    refs = [attachment_store.read(uuid.UUID(i)).sendersReference for i in result["attachmentIds"]]
     assert refs == ["first", "second", "1234"]
 
 
@@ -372,15 +376,15 @@ def test_status_is_initialized_while_a_scan_is_pending(token_issuer, monkeypatch
     assert response.status == 200, response.body
     result = response.json()
     assert [c["status"] for c in result["correspondences"]] == ["Initialized"]
-    attachment = attachment_store.read_attachment(uuid.UUID(result["attachmentIds"][0]))
-    assert attachment_store.current_status(attachment) == "UploadProcessing"
+    attachment = attachment_store.read(uuid.UUID(result["attachmentIds"][0]))
+    assert attachment.status == "UploadProcessing"
     assert attachment.correspondenceIds == [uuid.UUID(result["correspondences"][0]["correspondenceId"])]
     record, _manifest, _ = store.read_visible(attachment.correspondenceIds[0])
     assert [e.status for e in record.statusHistory] == ["Initialized"]
     message = store.PublishMessage(
         requestId=record.requestId, count=1, created=record.created, publishAt=record.requestedPublishTime
     ).model_dump_json().encode()
-    assert publishing.handle_message(message) == "waiting"  # for the scan
+    assert publishing.publish_correspondence(message) == "waiting"  # for the scan
     event = {
         "eventType": "Microsoft.Security.MalwareScanningResult",
         "data": {"blobUri": f"https://account.blob.core.windows.net/attachments/{attachment.id}",
@@ -389,7 +393,7 @@ def test_status_is_initialized_while_a_scan_is_pending(token_issuer, monkeypatch
     scan = call("malware_scan_result", method="POST", raw_body=json.dumps(event).encode(),
                 headers={"Content-Type": "application/json"})
     assert scan.status == 200, scan.body
-    assert publishing.handle_message(message) == "done"
+    assert publishing.publish_correspondence(message) == "done"
     record, _manifest, _ = store.read_visible(record.id)
     assert [e.status for e in record.statusHistory] == ["Initialized", "ReadyForPublish", "Published"]
 
@@ -397,7 +401,7 @@ def test_status_is_initialized_while_a_scan_is_pending(token_issuer, monkeypatch
 def test_a_failed_upload_leaves_stored_files_but_no_correspondence(token_issuer, stored, monkeypatch) -> None:
     from azure.core.exceptions import ServiceResponseError
 
-    real = attachments.upload_new_file
+    real = initialize_correspondence_upload.upload_new_file
     uploaded = []
 
     def flaky(attachment_id, data):
@@ -406,15 +410,15 @@ def test_a_failed_upload_leaves_stored_files_but_no_correspondence(token_issuer,
         uploaded.append(attachment_id)
         return real(attachment_id, data)
 
-    monkeypatch.setattr(attachments, "upload_new_file", flaky)
+    monkeypatch.setattr(initialize_correspondence_upload, "upload_new_file", flaky)
     response = upload(token_issuer, request_with([meta("a.txt"), meta("b.txt")]), [("a.txt", b"first"), ("b.txt", b"second")])
     assert response.status == 503
     assert stored["requests"] == 0
-    assert [attachment_store.current_status(attachment_store.read_attachment(i)) for i in uploaded] == ["Published"]
+    assert [attachment_store.read(i).status for i in uploaded] == ["Published"]
 
 
 def test_a_failed_commit_leaves_no_correspondence(token_issuer, monkeypatch) -> None:
-    from shared import multipart_initialize
+    from shared.use_cases import initialize_correspondence_upload as multipart_initialize
 
     def fail(*args, **kwargs):
         raise store.ServiceUnavailable("injected")

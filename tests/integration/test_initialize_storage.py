@@ -14,8 +14,9 @@ import os
 import pytest
 from azure.storage.queue import QueueClient
 
-from shared import correspondence_store as store
-from shared import publishing, storage_clients
+from shared.storage import correspondence_store as store
+from shared.use_cases import publish_correspondence as publishing
+from shared.storage import clients as storage_clients
 from tests.support.functions import call, valid_request
 
 
@@ -135,19 +136,19 @@ def test_publisher_publishes_due_requests_and_ignores_duplicates(app_env, token_
     record, _ = store.read_record(ids[0])
     body = store.PublishMessage(requestId=record.requestId, count=2, created=record.created, publishAt=record.requestedPublishTime)
     raw = body.model_dump_json().encode()
-    assert publishing.handle_message(raw) == "done"
+    assert publishing.publish_correspondence(raw) == "done"
     histories = [[e.status for e in store.read_record(i)[0].statusHistory] for i in ids]
     assert histories == [["Initialized", "ReadyForPublish", "Published"]] * 2
-    assert publishing.handle_message(raw) == "done"  # a duplicate delivery changes nothing
+    assert publishing.publish_correspondence(raw) == "done"  # a duplicate delivery changes nothing
     assert [[e.status for e in store.read_record(i)[0].statusHistory] for i in ids] == histories
     assert get_overview(token_issuer, ids[0]).json()["status"] == "Published"
 
 
 def test_more_than_100_existing_attachments_are_refused_without_lookups(app_env, token_issuer, monkeypatch) -> None:
-    from shared import attachment_store
+    from shared.storage import attachment_store
 
     lookups = []
-    monkeypatch.setattr(attachment_store, "read_attachment", lambda i: lookups.append(i))
+    monkeypatch.setattr(attachment_store, "read", lambda i: lookups.append(i))
     ids = [str(uuid.uuid4()) for _ in range(101)]
     response = initialize(token_issuer, valid_request(existingAttachments=ids))
     assert response.status == 400 and response.json()["errorCode"] == 1038

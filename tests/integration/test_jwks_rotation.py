@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shared import auth, jwks
+from shared.auth import tokens as auth
+from shared.auth import jwks
 from tests.support.loopback import LoopbackServer, unused_port
 from tests.support.tokens import TokenIssuer
 
@@ -32,9 +33,9 @@ class FakeClock:
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    auth.reset_caches()
+    jwks.reset_caches()
     yield
-    auth.reset_caches()
+    jwks.reset_caches()
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
-from shared import attachment_store, publishing
-from shared import correspondence_store as store
+from shared.storage import attachment_store
+from shared.use_cases import publish_correspondence as publishing
+from shared.storage import correspondence_store as store
 from tests.support import attachments as attachment_api
 from tests.support.functions import call, valid_request
 
@@ -80,7 +81,7 @@ def test_purge_before_publication(app_env, token_issuer) -> None:
     assert search_ids(token_issuer, sendersReference=ref) == []  # hidden from the sender's list
     # The publisher, when the publish time comes, leaves it alone.
     due = message_for(created)
-    assert publishing.handle_message(due, now=datetime.now(timezone.utc) + timedelta(hours=2)) == "done"
+    assert publishing.publish_correspondence(due, now=datetime.now(timezone.utc) + timedelta(hours=2)) == "done"
     assert statuses(created) == ["Initialized", "ReadyForPublish", "PurgedByAltinn"]
     assert store.read_record(uuid.UUID(created))[0].published is None
 
@@ -95,7 +96,7 @@ def test_purge_twice_is_1014(app_env, token_issuer) -> None:
 
 def test_purge_after_publication_is_1013(app_env, token_issuer) -> None:
     [created] = initialize(token_issuer, valid_request())
-    assert publishing.handle_message(message_for(created)) == "done"
+    assert publishing.publish_correspondence(message_for(created)) == "done"
     response = purge(token_issuer, created)
     assert response.status == 400 and response.json()["errorCode"] == 1013
     assert statuses(created)[-1] == "Published"
@@ -125,10 +126,10 @@ def test_purge_releases_attachment_links(app_env, token_issuer) -> None:
     [created] = initialize(
         token_issuer, valid_request(existingAttachments=[attachment_id], correspondence__requestedPublishTime=later())
     )
-    record = attachment_store.read_attachment(uuid.UUID(attachment_id))
+    record = attachment_store.read(uuid.UUID(attachment_id))
     assert uuid.UUID(created) in record.correspondenceIds
     assert purge(token_issuer, created).status == 200
-    assert attachment_store.read_attachment(uuid.UUID(attachment_id)).correspondenceIds == []
+    assert attachment_store.read(uuid.UUID(attachment_id)).correspondenceIds == []
     # No longer linked: the sender may now purge the attachment itself.
     assert attachment_api.purge(token_issuer, attachment_id).status in (200, 204)
 
@@ -139,7 +140,7 @@ def test_purge_racing_the_publisher_has_exactly_one_winner(app_env, token_issuer
         body = message_for(created)
         with ThreadPoolExecutor(max_workers=2) as pool:
             purged = pool.submit(purge, token_issuer, created)
-            published = pool.submit(publishing.handle_message, body)
+            published = pool.submit(publishing.publish_correspondence, body)
             response, _ = purged.result(), published.result()
         history = statuses(created)
         final = [s for s in history if s in ("Published", "PurgedByAltinn")]

@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared import correspondence_index, publishing
-from shared import correspondence_store as store
+from shared.storage import correspondence_index
+from shared.use_cases import publish_correspondence as publishing
+from shared.storage import correspondence_store as store
 from tests.support.builders import baseline_request
 from tests.support.functions import call, valid_request
 
@@ -59,7 +60,7 @@ def publish(correspondence_id: str) -> str:
     message = store.PublishMessage(
         requestId=record.requestId, count=len(manifest.correspondenceIds), created=record.created, publishAt=record.requestedPublishTime
     )
-    return publishing.handle_message(message.model_dump_json().encode())
+    return publishing.publish_correspondence(message.model_dump_json().encode())
 
 
 def purge(token_issuer, correspondence_id: str, **token_args):

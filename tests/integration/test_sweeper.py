@@ -9,9 +9,12 @@ from datetime import timedelta
 import pytest
 from azure.storage.queue import QueueClient
 
-from shared import correspondence_index, publishing, storage_clients, sweeper
-from shared import correspondence_store as store
-from shared.records import utcnow
+from shared.storage import correspondence_index
+from shared.use_cases import publish_correspondence as publishing
+from shared.storage import clients as storage_clients
+from shared.use_cases import sweep_correspondences as sweeper
+from shared.storage import correspondence_store as store
+from shared.core.clock import utcnow
 from tests.support.faults import use_app_settings
 from tests.support.functions import call, valid_request
 
@@ -47,12 +50,12 @@ def test_lost_publish_message_is_requeued_and_published(private_app, token_issue
     ).json()
     _drain(connection)  # both messages are lost
 
-    assert sweeper.sweep() == 0  # nothing is overdue yet
-    assert sweeper.sweep(now=utcnow() + timedelta(minutes=11)) == 1  # only the overdue one
+    assert sweeper.sweep_correspondences() == 0  # nothing is overdue yet
+    assert sweeper.sweep_correspondences(now=utcnow() + timedelta(minutes=11)) == 1  # only the overdue one
     [body] = _drain(connection)
-    assert publishing.handle_message(body) == "done"
+    assert publishing.publish_correspondence(body) == "done"
     lost_id = uuid.UUID(lost["correspondences"][0]["correspondenceId"])
     assert store.read_record(lost_id)[0].current().status == "Published"
     future_id = uuid.UUID(future["correspondences"][0]["correspondenceId"])
     assert store.read_record(future_id)[0].current().status == "ReadyForPublish"
-    assert sweeper.sweep(now=utcnow() + timedelta(minutes=11)) == 0  # published: nothing to do
+    assert sweeper.sweep_correspondences(now=utcnow() + timedelta(minutes=11)) == 0  # published: nothing to do

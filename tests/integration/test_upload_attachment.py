@@ -7,19 +7,23 @@ import uuid
 
 import pytest
 
-from shared import attachment_store, attachments
+from shared.storage import attachment_store
+from shared.use_cases import upload_attachment as attachments
 from tests.support import attachments as att
+from shared.core.decisions import save
+from shared.core.statuses import AttachmentStatus
+from shared.storage import blocks
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch):
-    monkeypatch.setattr(attachments, "BLOCK_SIZE", 64 * 1024)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 64 * 1024)
 
 
 def stored_bytes(attachment_id: str) -> bytes:
-    return attachment_store.blob_client(uuid.UUID(attachment_id)).download_blob().readall()
+    return blocks.blob_client(uuid.UUID(attachment_id)).download_blob().readall()
 
 
 def test_upload_publishes_without_scanner_and_returns_the_overview(token_issuer):
@@ -34,7 +38,7 @@ def test_upload_publishes_without_scanner_and_returns_the_overview(token_issuer)
     assert body["checksum"] == att.md5(data)  # computed and stored when none was declared
     assert body["dataType"] == "application/pdf"
     assert stored_bytes(attachment_id) == data
-    record = attachment_store.read_attachment(uuid.UUID(attachment_id))
+    record = attachment_store.read(uuid.UUID(attachment_id))
     assert record.size == len(data) and record.upload is None
     assert [e.status for e in record.statusHistory] == ["Initialized", "UploadProcessing", "Published"]
 
@@ -57,8 +61,8 @@ def test_checksum_mismatch_fails_deletes_the_blob_and_blocks_a_retry(token_issue
     attachment_id = att.create(token_issuer, checksum="0" * 32)
     response = att.upload(token_issuer, attachment_id, b"content")
     assert response.status == 400 and response.json()["errorCode"] == 2008
-    record = attachment_store.read_attachment(uuid.UUID(attachment_id))
-    assert attachment_store.current_status(record) == "Failed"
+    record = attachment_store.read(uuid.UUID(attachment_id))
+    assert record.status == "Failed"
     from azure.core.exceptions import ResourceNotFoundError
 
     with pytest.raises(ResourceNotFoundError):
@@ -72,8 +76,8 @@ def test_defender_mode_leaves_upload_processing_until_the_scan_result(token_issu
     attachment_id = att.create(token_issuer)
     body = att.upload(token_issuer, attachment_id, b"scan me").json()
     assert body["status"] == "UploadProcessing"
-    record = attachment_store.set_scan_result(uuid.UUID(attachment_id), True, "Published")
-    assert attachment_store.current_status(record) == "Published"
+    record = att.apply_scan_result(uuid.UUID(attachment_id), True, "Published")
+    assert record.status == "Published"
 
 
 def test_unknown_attachment_is_2001(token_issuer):
@@ -85,8 +89,8 @@ def test_other_organisation_cannot_upload(token_issuer):
     attachment_id = att.create(token_issuer)
     response = att.upload(token_issuer, attachment_id, b"x", org=att.OTHER_ORG)
     assert response.status == 401 and response.json()["errorCode"] == 4001
-    record = attachment_store.read_attachment(uuid.UUID(attachment_id))
-    assert attachment_store.current_status(record) == "Initialized"
+    record = attachment_store.read(uuid.UUID(attachment_id))
+    assert record.status == "Initialized"
 
 
 @pytest.mark.parametrize("length", ["0", "50000000001", "junk"])
@@ -113,14 +117,14 @@ def test_second_upload_is_2005(token_issuer):
 def test_linked_attachment_is_2003_and_2005_comes_first(token_issuer):
     attachment_id = att.create(token_issuer)
     att.upload(token_issuer, attachment_id, b"one")
-    attachment_store.link(uuid.UUID(attachment_id), [uuid.uuid4()])
+    att.link(uuid.UUID(attachment_id), [uuid.uuid4()])
     assert att.upload(token_issuer, attachment_id, b"two").json()["errorCode"] == 2005
     # 2003 alone: a record linked without an upload (only reachable by crafting the record)
     fresh = att.create(token_issuer)
 
     def link(record):
         record.correspondenceIds.append(uuid.uuid4())
-        return True
+        return save()
 
     attachment_store.update(uuid.UUID(fresh), link)
     response = att.upload(token_issuer, fresh, b"x")
@@ -171,17 +175,17 @@ def test_storage_error_while_staging_is_2002_and_failed(token_issuer, monkeypatc
     def broken(*args, **kwargs):
         raise ServiceRequestError("connection reset")
 
-    monkeypatch.setattr(attachments, "_stage_blocks", broken)
+    monkeypatch.setattr(blocks, "stage_blocks", broken)
     response = att.upload(token_issuer, attachment_id, b"x" * 10)
     assert response.status == 502 and response.json()["errorCode"] == 2002
-    record = attachment_store.read_attachment(uuid.UUID(attachment_id))
-    assert attachment_store.current_status(record) == "Failed"
+    record = attachment_store.read(uuid.UUID(attachment_id))
+    assert record.status == "Failed"
 
 
 def test_overview_error_wins_over_the_upload_error(token_issuer, monkeypatch):
     """Quirk Q13: the overview is fetched after the attempt; its 4001 beats the upload's 2008."""
     attachment_id = att.create(token_issuer, checksum="0" * 32)
-    from shared import access
+    from shared.use_cases import attachment_access as access
 
     real = access.ensure_owner
     calls = []
@@ -199,13 +203,13 @@ def test_overview_error_wins_over_the_upload_error(token_issuer, monkeypatch):
 
 def test_bodies_beyond_the_json_cap_are_accepted_with_the_default_grid(token_issuer, monkeypatch):
     """The upload endpoint has no 2 MiB JSON cap (the host's 100 MB applies); 8 MiB blocks."""
-    monkeypatch.setattr(attachments, "BLOCK_SIZE", 8 * 1024 * 1024)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 8 * 1024 * 1024)
     data = att.pattern(9 * 1024 * 1024 + 5, seed=21)
     attachment_id = att.create(token_issuer, checksum=att.md5(data))
     response = att.upload(token_issuer, attachment_id, data)
     assert response.status == 200, response.body
-    blocks = attachment_store.blob_client(uuid.UUID(attachment_id)).get_block_list("committed")[0]
-    assert [b.size for b in blocks] == [8 * 1024 * 1024, 1024 * 1024 + 5]
+    committed = blocks.blob_client(uuid.UUID(attachment_id)).get_block_list("committed")[0]
+    assert [b.size for b in committed] == [8 * 1024 * 1024, 1024 * 1024 + 5]
     assert stored_bytes(attachment_id) == data
 
 
@@ -214,18 +218,20 @@ def test_single_upload_interrupted_long_ago_is_shown_as_failed(app_env, token_is
     running, the next reader sees Failed (and a new upload is still refused, as upstream)."""
     from datetime import timedelta
 
-    from shared import attachment_store, attachments
-    from shared.records import utcnow
+    from shared.core.clock import utcnow
+    from shared.core.documents import UploadState
+    from shared.storage import attachment_store
+    from shared.use_cases.get_attachment import get_attachment
 
     attachment_id = _initialize_for_interruption(token_issuer)
 
     def died_mid_upload(record):
-        record.add_status("UploadProcessing", "UploadProcessing")
-        record.upload = attachment_store.UploadState(mode="single", started=utcnow() - timedelta(minutes=11))
-        return True
+        record.add_status(AttachmentStatus.UploadProcessing)
+        record.upload = UploadState(mode="single", started=utcnow() - timedelta(minutes=11))
+        return save()
 
     attachment_store.update(attachment_id, died_mid_upload)
-    view = attachments.get_overview(_caller(token_issuer), attachment_id)
+    view = get_attachment(_caller(token_issuer), attachment_id)
     assert view["status"] == "Failed"
     assert "interrupted" in view["statusText"]
 
@@ -246,6 +252,6 @@ def _initialize_for_interruption(token_issuer):
 
 
 def _caller(token_issuer):
-    from shared import auth
+    from shared.auth import tokens as auth
 
     return auth.authenticate(token_issuer.authorization()["Authorization"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any, Iterable, Iterator
 
 from tests.support.functions import Response, call
@@ -227,3 +228,20 @@ def reset_peak_memory(pid: int) -> None:
     """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs)."""
     with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as refs:
         refs.write("5")
+
+
+# --- the correspondence code's operations on an attachment, in-process (Azurite) --------------
+def link(attachment_id: uuid.UUID, correspondence_ids: list[uuid.UUID]) -> None:
+    """Link as initialize does (1018 unless Published, 1007 when unknown)."""
+    from shared.use_cases.attachment_links import AttachmentLinks
+
+    AttachmentLinks().link(attachment_id, correspondence_ids)
+
+
+def apply_scan_result(attachment_id: uuid.UUID, clean: bool, text: str):
+    """The record after the lifecycle applied a scan result (None when unknown)."""
+    from shared.rules import attachment_lifecycle
+    from shared.storage import attachment_store
+
+    updated = attachment_store.update(attachment_id, lambda r: attachment_lifecycle.apply_scan_result(r, clean, text))
+    return None if updated is None else updated.document

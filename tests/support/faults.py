@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared import correspondence_index, storage_clients
+from shared.storage import correspondence_index
+from shared.storage import clients as storage_clients
 
 
 def use_app_settings(monkeypatch: pytest.MonkeyPatch, token_issuer, connection: str) -> None:

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared import errors
-from shared.attachment_rules import (
-    ALLOWED_EXTENSIONS,
-    check_expiration_days,
-    check_file_name,
-    min_expiration_days,
-)
+from shared.core import errors
+from shared.rules.attachment_files import ALLOWED_EXTENSIONS, check_expiration_days, check_file_name, min_expiration_days
 
 
 def code_of(name: str | None) -> int | None:

@@ -17,8 +17,11 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
-from shared import auth, errors
-from shared.http import api, json_response
+from shared.auth import jwks
+from shared.auth import tokens as auth
+from shared.api import problems
+from shared.core import errors
+from shared.api.http import api, json_response
 from tests.support.tokens import (
     SERVICE_OWNER_SCOPE,
     WRITE_SCOPE,
@@ -33,9 +36,9 @@ INVALID = 'Bearer error="invalid_token"'
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    auth.reset_caches()
+    jwks.reset_caches()
     yield
-    auth.reset_caches()
+    jwks.reset_caches()
 
 
 @pytest.fixture
@@ -363,7 +366,7 @@ def _call(authorization: str | None) -> func.HttpResponse:
 
 
 def _problem(response: func.HttpResponse) -> dict[str, Any]:
-    assert response.mimetype == errors.PROBLEM_JSON
+    assert response.mimetype == problems.PROBLEM_JSON
     return json.loads(response.get_body())
 
 

@@ -12,21 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared import errors
-from shared.correspondence_models import (
-    BaseAttachment,
-    CorrespondenceStatus,
-    DataLocationType,
-    EmailContentType,
-    InitializeCorrespondencesRequest,
-    InitializeCorrespondencesResponse,
-    InitializedCorrespondence,
-    NotificationChannel,
-    NotificationTemplate,
-    ReferenceType,
-    parse_initialize_request,
-    validate_model,
-)
+from shared.core import errors
+from shared.models.attachment import BaseAttachment
+from shared.core.statuses import CorrespondenceStatus
+from shared.models.enums import DataLocationType, EmailContentType, NotificationChannel, NotificationTemplate, ReferenceType
+from shared.models.correspondence import InitializeCorrespondencesRequest, parse_initialize_request
+from shared.models.responses import InitializeCorrespondencesResponse, InitializedCorrespondence
+from shared.models.binding import validate_model
 from tests.support.builders import baseline_request, notification, with_path
 
 C = "correspondence"
@@ -630,10 +622,11 @@ def test_response_serialisation() -> None:
     assert response.model_dump(mode="json")["correspondences"][0]["status"] == "ReadyForPublish"
 
 
-@pytest.mark.parametrize("status, value", [(s, s.value) for s in CorrespondenceStatus])
+@pytest.mark.parametrize("status, value", [(s, s.number) for s in CorrespondenceStatus])
 def test_status_values(status: CorrespondenceStatus, value: int) -> None:
     expected = ["Initialized", "ReadyForPublish", "Published", "Fetched", "Read", "Replied", "Confirmed", "PurgedByRecipient", "PurgedByAltinn", "Archived", "Reserved", "Failed", "AttachmentsDownloaded", "Forwarded"]
-    assert expected[value] == status.name
+    assert expected[value] == status.name == status
+    assert CorrespondenceStatus.from_number(value) is status
 
 
 # --- arbitrary JSON never escapes as anything but our two errors ---------------------------------------

@@ -10,7 +10,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from shared import auth
+from shared.auth import jwks
+from shared.auth import tokens as auth
 from tools import devtoken
 
 
@@ -20,12 +21,12 @@ def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(devtoken, "KEY_DIR", directory)
     for name, value in devtoken.LOCAL_DEFAULTS.items():
         monkeypatch.setenv(name, value)
-    jwks = str(directory / "jwks.json")
-    monkeypatch.setenv("ALTINN_TOKEN_JWKS", jwks)
-    monkeypatch.setenv("MASKINPORTEN_JWKS", jwks)
-    auth.reset_caches()
+    key_set = str(directory / "jwks.json")
+    monkeypatch.setenv("ALTINN_TOKEN_JWKS", key_set)
+    monkeypatch.setenv("MASKINPORTEN_JWKS", key_set)
+    jwks.reset_caches()
     yield directory
-    auth.reset_caches()
+    jwks.reset_caches()
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

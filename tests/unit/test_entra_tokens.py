@@ -12,8 +12,11 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from shared import auth, entra_tokens, errors
-from shared.http import api, json_response
+from shared.auth import jwks
+from shared.auth import tokens as auth
+from shared.auth import entra as entra_tokens
+from shared.core import errors
+from shared.api.http import api, json_response
 from tests.support.tokens import TokenIssuer, new_private_key
 
 ORG = "991825827"
@@ -39,10 +42,10 @@ ENTRA_SETTINGS = (
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    auth.reset_caches()
+    jwks.reset_caches()
     entra_tokens._organizations.cache_clear()
     yield
-    auth.reset_caches()
+    jwks.reset_caches()
 
 
 @pytest.fixture

@@ -9,21 +9,11 @@ from typing import Any
 
 import pytest
 
-from shared import errors, external_checks
-from shared.correspondence_models import InitializeCorrespondencesRequest, parse_initialize_request
-from shared.external_checks import Confidentiality, Dialog, LookupFailed, Party
-from shared.initialize_rules import (
-    check_attachment_count,
-    check_content_and_references,
-    check_due_date_required,
-    check_idempotency_argument,
-    check_new_attachments_json,
-    check_reply_options,
-    check_unique_recipients,
-    effective_publish_time,
-    has_recipient_name_placeholder,
-    is_valid_reply_url,
-)
+from shared.core import errors
+from shared.rules import external_checks
+from shared.models.correspondence import InitializeCorrespondencesRequest, parse_initialize_request
+from shared.rules.external_checks import Confidentiality, Dialog, LookupFailed, Party
+from shared.rules.initialize import check_attachment_count, check_content_and_references, check_due_date_required, check_idempotency_argument, check_new_attachments_json, check_reply_options, check_unique_recipients, effective_publish_time, has_recipient_name_placeholder, is_valid_reply_url
 from tests.support.builders import VALID_PERSONS, baseline_request
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=timezone.utc)

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from shared import errors
-from shared.correspondence_models import parse_initialize_request
-from shared.initialize_rules import check_notification
-from shared.notification_rules import is_valid_email, is_valid_mobile_number
+from shared.core import errors
+from shared.models.correspondence import parse_initialize_request
+from shared.rules.initialize import check_notification
+from shared.rules.notifications import is_valid_email, is_valid_mobile_number
 from tests.support.builders import baseline_request, notification
 
 TWO_RECIPIENTS = ["0192:991825827", "0192:123456789"]

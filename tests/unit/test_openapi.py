@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from shared import errors
+from shared.api import problems
+from shared.core import errors
 from tools import openapi
 
 DOCUMENT = json.loads(openapi.DOCUMENT_PATH.read_text(encoding="utf-8"))
@@ -16,7 +17,7 @@ DOCUMENT = json.loads(openapi.DOCUMENT_PATH.read_text(encoding="utf-8"))
 def test_committed_document_is_up_to_date() -> None:
     current = openapi.DOCUMENT_PATH.read_text(encoding="utf-8")
     assert current == openapi.render(openapi.build_document()), (
-        "shared/openapi.json is out of date: run `python -m tools.openapi --write` and commit it"
+        "shared/api/openapi.json is out of date: run `python -m tools.openapi --write` and commit it"
     )
 
 
@@ -61,13 +62,13 @@ def _validator(name: str):
 
 
 def test_problem_schemas_describe_what_errors_py_renders() -> None:
-    trace = errors.new_trace_id()
-    business = errors.business_problem(errors.ATTACHMENT_NOT_FOUND.error(), trace)
-    validation = errors.validation_problem(
+    trace = problems.new_trace_id()
+    business = problems.business_problem(errors.ATTACHMENT_NOT_FOUND.error(), trace)
+    validation = problems.validation_problem(
         errors.RequestValidationError([errors.FieldError("$.recipients", "Recipients can not be empty")]), trace
     )
-    protocol = errors.http_problem(413, trace, "The request body is larger than 2097152 bytes.")
-    timeout = errors.business_problem(errors.UPLOAD_TIMED_OUT.error(), trace)
+    protocol = problems.http_problem(413, trace, "The request body is larger than 2097152 bytes.")
+    timeout = problems.business_problem(errors.UPLOAD_TIMED_OUT.error(), trace)
     assert _validator("BusinessProblem").is_valid(business)
     assert _validator("BusinessProblem").is_valid(timeout)
     assert _validator("ValidationProblem").is_valid(validation)
@@ -77,8 +78,9 @@ def test_problem_schemas_describe_what_errors_py_renders() -> None:
 
 
 def test_request_examples_are_valid_requests() -> None:
-    from shared.attachments import InitializeAttachmentRequest
-    from shared.correspondence_models import parse_initialize_request, validate_model
+    from shared.models.attachment import InitializeAttachmentRequest
+    from shared.models.correspondence import parse_initialize_request
+    from shared.models.binding import validate_model
 
     parse_initialize_request(openapi.INITIALIZE_EXAMPLE)
     validate_model(InitializeAttachmentRequest, openapi.ATTACHMENT_EXAMPLE)

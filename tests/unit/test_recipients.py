@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared import errors
-from shared.correspondence_models import parse_initialize_request
-from shared.initialize_rules import check_unique_recipients
-from shared.recipients import (
-    InvalidRecipient,
-    is_national_identity_number,
-    normalize_recipient,
-)
+from shared.core import errors
+from shared.models.correspondence import parse_initialize_request
+from shared.rules.initialize import check_unique_recipients
+from shared.models.recipients import InvalidRecipient, is_national_identity_number, normalize_recipient
 from tests.support.builders import VALID_PERSONS, baseline_request
 
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from shared import access, errors, resource_registry
-from shared.auth import Caller
-from shared.http import ServiceUnavailable
-from shared.resource_registry import Resource
+from shared.auth import access
+from shared.core import errors
+from shared.integrations import resource_registry
+from shared.auth.caller import Caller
+from shared.core.errors import ServiceUnavailable
+from shared.integrations.resource_registry import Resource
 from tests.support.tokens import DEV_RESOURCE_REGISTRY
 
 OWNER = "991825827"

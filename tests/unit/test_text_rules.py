@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.text_rules import is_markdown, is_plain_text
+from shared.rules.text import is_markdown, is_plain_text
 
 
 @pytest.mark.parametrize(

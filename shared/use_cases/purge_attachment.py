@@ -1,0 +1,24 @@
+"""``DELETE /correspondence/api/v1/attachment/{attachmentId}``: purge (behaviour §6.7).
+
+2001, 4001, 2006, 2018, 2007; then ``Purged`` (atomically with the checks) and the blob
+deleted. The record stays, so the id keeps answering 2006/2019.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from shared.auth.caller import Caller
+from shared.rules import attachment_lifecycle as lifecycle
+from shared.storage import blocks
+from shared.use_cases.attachment_access import accessible, update_existing
+
+logger = logging.getLogger(__name__)
+
+
+def purge_attachment(caller: Caller, attachment_id: uuid.UUID) -> None:
+    lifecycle.check_purgeable(accessible(caller, attachment_id))
+    update_existing(attachment_id, lifecycle.purge)
+    blocks.delete_blob(attachment_id)
+    logger.info("attachment %s purged", attachment_id)
