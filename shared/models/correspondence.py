@@ -207,7 +207,7 @@ class Notification(ApiModel):
     @property
     def effective_custom_recipients(self) -> list[NotificationRecipient]:
         """``customRecipients`` if non-empty, else ``customRecipient``, else the first
-        ``customNotificationRecipients`` entry's ``recipients`` (spec §3.1.7)."""
+        ``customNotificationRecipients`` entry's ``recipients`` (behaviour §3.1.7)."""
         if self.custom_recipients:
             return self.custom_recipients
         if self.custom_recipient is not None:
@@ -320,7 +320,7 @@ class InitializeCorrespondencesRequest(ApiModel):
 
 
 def parse_initialize_request(data: object) -> InitializeCorrespondencesRequest:
-    """The request-shape gate of initialize correspondence (spec §1 order: 400-VAL, then the
+    """The request-shape gate of initialize correspondence (behaviour §1 order: 400-VAL, then the
     mapper's notification-template check 3023).
 
     Raises ``errors.RequestValidationError`` (400 ``STD-00000``, every failing field with its

@@ -307,7 +307,7 @@ Recipient = Annotated[
         {"type": "string", "minLength": 1,
          "description": "An organisation number or national identity number, plain or as an "
                         "urn:altinn:organization:identifier-no / urn:altinn:person:identifier-no "
-                        "URN (spec 3.2)."}
+                        "URN (behaviour §3.2)."}
     ),
 ]
 

@@ -1,4 +1,4 @@
-"""Correspondence recipients: accepted forms, validation and normalisation (spec §3.2).
+"""Correspondence recipients: accepted forms, validation and normalisation (behaviour §3.2).
 
 Every recipient string is checked against upstream's anchored, case-sensitive patterns, then
 normalised to a lower-cased URN, which is what is stored, returned and compared for

@@ -1,5 +1,5 @@
 """Attachment business rules shared by initialize correspondence (multipart and JSON) and the
-attachment endpoints (spec §6.2, §3.5 steps 21-22).
+attachment endpoints (behaviour §6.2, §3.5 steps 21-22).
 
 * ``check_file_name(name)``: 2010 blank -> 2011 too long -> 2013 extension not allowed ->
   2012 invalid characters -> 2021 reserved Windows device name, first failure wins.

@@ -1,5 +1,5 @@
 """Business rules of initialize correspondence that need no outside service and no storage
-(spec §3.5). Each function raises the first failing rule's ``errors.ProblemError``; the
+(behaviour §3.5). Each function raises the first failing rule's ``errors.ProblemError``; the
 initialize service calls them at their place in §3.5's order (first failure wins):
 
 ====  ==========================================  ===============================================

@@ -1,4 +1,4 @@
-"""Notification business rules of initialize correspondence (spec §3.9, §3.5 step 26).
+"""Notification business rules of initialize correspondence (behaviour §3.9, §3.5 step 26).
 
 Order (first failure wins), as §3.5 step 26 lists it:
 

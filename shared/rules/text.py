@@ -1,4 +1,4 @@
-"""Text rules for correspondence content (spec §3.4).
+"""Text rules for correspondence content (behaviour §3.4).
 
 Upstream decides "plain text" by converting the text HTML -> Markdown (ReverseMarkdown, which
 escapes ``*`` and ``_``) -> plain text (Markdig with the advanced extensions and without list
@@ -6,7 +6,7 @@ parsing), after removing back-ticks and backslashes, and comparing the result wi
 with all whitespace deleted. Text is plain exactly when no Markdown or HTML construct changes
 its visible characters. We do not run two converters per request; instead we look for the
 constructs that change the visible text, which gives the same answer on every example of the
-spec and upstream's tests:
+behaviour document (docs/behaviour.md) and upstream's tests:
 
 rejected
     HTML elements, comments and declarations (``<h1>``, ``</b>``, ``<!-- -->``,

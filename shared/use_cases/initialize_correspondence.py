@@ -78,7 +78,7 @@ def prepare(
     check_new_attachments: Callable[[InitializeCorrespondencesRequest], None] = initialize_rules.check_new_attachments_json,
     new_files_total_size: int = 0,
 ) -> PreparedRequest:
-    """Every rule of spec §3.5 in upstream's order; no side effects.
+    """Every rule of behaviour §3.5 in upstream's order; no side effects.
 
     The multipart variant passes its own ``check_new_attachments`` (file matching, sizes and
     file-name rules, steps 21-22) and the total size of its files (step 20).

@@ -1,7 +1,7 @@
 """Schemathesis hooks for tests/e2e/test_fuzz.py (loaded with SCHEMATHESIS_HOOKS).
 
 One extra check: every error answer (4xx/5xx) is an RFC 9457 problem document, except 406,
-which is upstream's plain-text sentence (spec section 5.3).
+which is upstream's plain-text sentence (behaviour §5.3).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Overview, details, purge and download of attachments against Azurite (spec §6.4-§6.8)."""
+"""Overview, details, purge and download of attachments against Azurite (behaviour §6.4-§6.8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /correspondence/api/v1/attachment against Azurite (spec §6.2)."""
+"""POST /correspondence/api/v1/attachment against Azurite (behaviour §6.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /correspondence/api/v1/correspondence/upload against Azurite (spec §3.10): the JSON
+"""POST /correspondence/api/v1/correspondence/upload against Azurite (behaviour §3.10): the JSON
 endpoint's shared rules through form fields, plus the multipart-specific ones."""
 
 from __future__ import annotations

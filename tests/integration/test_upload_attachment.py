@@ -1,4 +1,4 @@
-"""POST /correspondence/api/v1/attachment/{id}/upload, one request (spec §6.3)."""
+"""POST /correspondence/api/v1/attachment/{id}/upload, one request (behaviour §6.3)."""
 
 from __future__ import annotations
 

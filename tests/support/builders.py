@@ -1,4 +1,4 @@
-"""Request builders shared by tests: the upstream baseline valid request (spec §8.2).
+"""Request builders shared by tests: the upstream baseline valid request (behaviour §8.2).
 
 ``baseline_request()`` returns a fresh dict each call (mutate it freely); ``with_path`` sets a
 nested value by a dotted path, creating objects as needed.
@@ -17,7 +17,7 @@ BASELINE_BODY = (
 )
 ORGANIZATION = "urn:altinn:organization:identifier-no:991825827"
 
-# Valid synthetic national identity numbers (spec §3.2).
+# Valid synthetic national identity numbers (behaviour §3.2).
 VALID_PERSONS = ("07827199405", "26818099001", "08900499559", "10108000398", "04825999731")
 
 

@@ -1,4 +1,4 @@
-"""File-name and expiration rules shared by the attachment endpoints (spec §6.2)."""
+"""File-name and expiration rules shared by the attachment endpoints (behaviour §6.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The request-shape gate of initialize correspondence (spec §3.1, §5.2) and the response model
+"""The request-shape gate of initialize correspondence (behaviour §3.1, §5.2) and the response model
 (§4)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Business rules of initialize correspondence without outside services (spec §3.5), and the
+"""Business rules of initialize correspondence without outside services (behaviour §3.5), and the
 pluggable external checks' documented "not configured" behaviour."""
 
 from __future__ import annotations

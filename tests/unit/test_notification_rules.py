@@ -1,4 +1,4 @@
-"""Notification rules (spec §3.9, §3.5 step 26): one test per code, in the specified order."""
+"""Notification rules (behaviour §3.9, §3.5 step 26): one test per code, in the specified order."""
 
 from __future__ import annotations
 

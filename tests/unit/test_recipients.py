@@ -1,4 +1,4 @@
-"""Recipient validation and normalisation (spec §3.2)."""
+"""Recipient validation and normalisation (behaviour §3.2)."""
 
 from __future__ import annotations
 

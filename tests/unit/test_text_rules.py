@@ -1,4 +1,4 @@
-"""Plain-text and markdown checks (spec §3.4)."""
+"""Plain-text and markdown checks (behaviour §3.4)."""
 
 from __future__ import annotations
 
