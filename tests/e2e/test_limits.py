@@ -19,7 +19,7 @@ from contextlib import closing
 import pytest
 import requests
 
-from tests.conftest import app_settings
+from tests.support.app import app_settings
 from tests.support.localhost import LocalHost
 from tools import serve
 
