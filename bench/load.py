@@ -194,7 +194,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not connection:
         sys.exit("AZURITE_CONNECTION_STRING is not set: run via `python -m tools.azurite -- ...` or `make load`")
 
-    from tests.conftest import app_settings
+    from tests.support.app import app_settings
     from tests.support.localhost import LocalHost
     from tests.support.tokens import TokenIssuer
 
