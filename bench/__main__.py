@@ -58,9 +58,7 @@ def cold_start(quick: bool) -> list[Result]:
 def initialize(quick: bool) -> list[Result]:
     from bench import bench_initialize
 
-    if quick:
-        return bench_initialize.run(requests=200, bulk_requests=4, warmup=16)
-    return bench_initialize.run()
+    return bench_initialize.run(quick)
 
 
 def upload(quick: bool) -> list[Result]:

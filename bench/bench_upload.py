@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared.use_cases import upload_attachment as attachments
 from tests.support import attachments as att  # noqa: E402
 from shared.storage import blocks
 
@@ -135,7 +134,6 @@ def api_chunked(url: str, token: str, size: int, chunk: int, seed: int) -> tuple
 
 
 def readback_cost(attachment_id: str, size: int) -> float:
-    from shared.storage import attachment_store
 
     blob = blocks.blob_client(uuid.UUID(attachment_id))
     started = time.perf_counter()

@@ -26,7 +26,8 @@ from azure.core.exceptions import (
 from shared.api import problems
 from shared.auth.caller import Caller
 from shared.auth.tokens import authenticate as authenticate_caller
-from shared.core import errors
+from shared.core import errors, log_context
+from shared.core.capacity import capacity
 from shared.core.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class ApiOptions:
     max_body: int | None
     content_type_required: bool
     authenticate: bool
+    admission: bool  # counts against MAX_CONCURRENT_REQUESTS (not the health check)
 
 
 @dataclass
@@ -154,7 +156,10 @@ def render_exception(exc: BaseException, trace_id: str) -> func.HttpResponse:
         return problem_response(problems.http_problem(exc.status, trace_id, exc.detail), exc.status, exc.headers)
     if _is_outage(exc):
         # Type and place only: SDK messages can carry URLs with request details.
-        logger.warning("dependency unavailable (%s at %s) trace=%s", type(exc).__name__, _where(exc), trace_id)
+        logger.warning(
+            "503: dependency unavailable or at capacity (%s at %s) trace=%s %s",
+            type(exc).__name__, _where(exc), trace_id, log_context.describe(),
+        )
         detail = getattr(exc, "client_detail", None) or "A service this API depends on is unavailable. Retry later."
         return problem_response(
             problems.http_problem(503, trace_id, detail),
@@ -162,7 +167,7 @@ def render_exception(exc: BaseException, trace_id: str) -> func.HttpResponse:
             {"Retry-After": RETRY_AFTER_SECONDS},
         )
     # No stack trace and no exception message in the log: either may carry request data.
-    logger.error("unhandled %s at %s trace=%s", type(exc).__name__, _where(exc), trace_id)
+    logger.error("500: unhandled %s at %s trace=%s %s", type(exc).__name__, _where(exc), trace_id, log_context.describe())
     return problem_response(problems.http_problem(500, trace_id), 500)
 
 
@@ -173,44 +178,57 @@ def api(
     max_body: int | None = DEFAULT_MAX_JSON_BODY,
     content_type_required: bool = True,
     authenticate: bool = True,
+    admission: bool = True,
 ) -> Callable[[Callable[[RequestContext], func.HttpResponse]], Callable[[func.HttpRequest], func.HttpResponse]]:
     """Decorate a handler ``(ctx) -> HttpResponse`` into a Functions ``main(req)``."""
+
+    options = ApiOptions(consumes, produces, max_body, content_type_required, authenticate, admission)
 
     def decorator(handler: Callable[[RequestContext], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
         @functools.wraps(handler)
         def main(req: func.HttpRequest) -> func.HttpResponse:
             ctx = RequestContext(req=req, trace_id=trace_id_of(req))
-            try:
-                if authenticate:
-                    ctx.caller = authenticate_caller(req.headers.get("Authorization"))
-                if not accepts(req.headers.get("Accept"), produces):
-                    return func.HttpResponse(
-                        f"Not acceptable. Supported media types: {produces}",
-                        status_code=406,
-                        headers=dict(SECURITY_HEADERS),
-                    )
-                if consumes is not None:
-                    content_type = req.headers.get("Content-Type")
-                    if content_type and _media_type(content_type) != consumes:
-                        raise errors.HttpProblem(415, f"Content-Type must be {consumes}.")
-                    if not content_type and content_type_required:
-                        raise errors.HttpProblem(415, f"Content-Type must be {consumes}.")
-                if max_body is not None and len(req.get_body() or b"") > max_body:
-                    raise errors.HttpProblem(413, f"The request body is larger than {max_body} bytes.")
-                response = handler(ctx)
-                for name, value in ctx.extra_headers.items():
-                    response.headers[name] = value
-                return response
-            except Exception as exc:  # noqa: BLE001 - this is the one place that maps everything
-                response = _auth_response(exc, ctx.trace_id)
-                if response is not None:
-                    return response
-                return render_exception(exc, ctx.trace_id)
+            with log_context.scope(**dict(req.route_params or {})):
+                try:
+                    if not options.admission:
+                        return _gated(ctx, handler, options)
+                    with capacity.request():  # 503 + Retry-After at once when saturated
+                        return _gated(ctx, handler, options)
+                except Exception as exc:  # noqa: BLE001 - this is the one place that maps everything
+                    response = _auth_response(exc, ctx.trace_id)
+                    if response is not None:
+                        return response
+                    return render_exception(exc, ctx.trace_id)
 
-        main.api_options = ApiOptions(consumes, produces, max_body, content_type_required, authenticate)  # type: ignore[attr-defined]
+        main.api_options = options  # type: ignore[attr-defined]
         return main
 
     return decorator
+
+
+def _gated(ctx: RequestContext, handler: Callable[[RequestContext], func.HttpResponse], options: ApiOptions) -> func.HttpResponse:
+    """Upstream's gates in upstream's order, then the handler."""
+    req = ctx.req
+    if options.authenticate:
+        ctx.caller = authenticate_caller(req.headers.get("Authorization"))
+    if not accepts(req.headers.get("Accept"), options.produces):
+        return func.HttpResponse(
+            f"Not acceptable. Supported media types: {options.produces}",
+            status_code=406,
+            headers=dict(SECURITY_HEADERS),
+        )
+    if options.consumes is not None:
+        content_type = req.headers.get("Content-Type")
+        if (content_type and _media_type(content_type) != options.consumes) or (
+            not content_type and options.content_type_required
+        ):
+            raise errors.HttpProblem(415, f"Content-Type must be {options.consumes}.")
+    if options.max_body is not None and len(req.get_body() or b"") > options.max_body:
+        raise errors.HttpProblem(413, f"The request body is larger than {options.max_body} bytes.")
+    response = handler(ctx)
+    for name, value in ctx.extra_headers.items():
+        response.headers[name] = value
+    return response
 
 
 def _auth_response(exc: BaseException, trace_id: str) -> func.HttpResponse | None:

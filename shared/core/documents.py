@@ -1,12 +1,16 @@
-"""Stored documents (what lives in Blob Storage), kept apart from the API models.
+"""Stored documents (what lives in Azure Storage), kept apart from the API models.
 
-* ``CorrespondenceRecord`` - one small document per correspondence (per recipient): who,
-  what resource, references, timestamps and an append-only status history.
-* ``RequestManifest`` - one document per accepted initialize request: the content and options
-  shared by all its recipients. Writing it is the commit point: a correspondence whose
-  manifest does not exist was never accepted and is never shown or published.
+A request of up to 500 recipients is stored once, not per recipient: everything its
+correspondences share (content, attachments, publish time and lifecycle) lives in one
+``RequestContent`` (immutable) and one ``RequestState`` (its lifecycle, shared by every
+recipient; a correspondence that leaves it gets a ``Divergence``). A correspondence is a
+position in its request, named by an id that leads back to it (``shared.core.correspondence_ids``).
+
+* ``RequestContent`` - what the request says (blob, never changed after the commit).
+* ``RequestState`` - the lifecycle of its correspondences (a table entity; the commit point).
 * ``IdempotencyClaim`` - the atomic claim of an ``idempotentKey``.
-* ``AttachmentRecord`` - an attachment's metadata, status history, links and upload state.
+* ``AttachmentRecord`` - an attachment's metadata, status history, links and upload state;
+  an ``AttachmentLink`` per request that uses it.
 
 Documents hold data and answer questions about it (``has_status``, ``current``); what may
 happen to them is decided in ``shared.rules`` (the lifecycles), never here or in the stores.
@@ -44,34 +48,80 @@ class AttachmentStatusEvent(Stored):
     statusChanged: datetime
 
 
-class CorrespondenceRecord(Stored):
-    id: uuid.UUID
-    requestId: uuid.UUID
-    index: int
+class RequestContent(Stored):
+    """What one accepted request says, stored once for all its recipients and never changed:
+    ``requests/{requestKey}.json``."""
+
+    requestKey: str  # shared.core.correspondence_ids.request_name
     sender: str
-    recipient: str
     resourceId: str
-    sendersReference: str
     created: datetime
     requestedPublishTime: datetime
     dueDateTime: datetime | None = None
-    published: datetime | None = None
-    attachmentIds: list[uuid.UUID] = Field(default_factory=list)
+    sendersReference: str
     idempotentKey: uuid.UUID | None = None
-    # True once the publisher has seen the manifest: readers may then skip that check.
-    committed: bool = False
+    recipients: list[str]
+    attachmentIds: list[uuid.UUID] = Field(default_factory=list)
+    # The accepted ``correspondence`` object (content, reply options, notification, ...)
+    # exactly as the API models dumped it.
+    correspondence: dict[str, Any]
+
+
+class Divergence(Stored):
+    """One correspondence that left its request's shared lifecycle (purged on its own): it
+    keeps the request's first ``sharedUntil`` status events and then its own."""
+
+    sharedUntil: int
+    statusHistory: list[CorrespondenceStatusEvent]
+
+
+class RequestState(Stored):
+    """The lifecycle of a request and all its correspondences: one status history shared by
+    every recipient, and a ``Divergence`` only for a correspondence that left it. Stored as one
+    table entity (``shared.storage.request_states``), which also lists the request for the
+    sender's search; writing it commits the request."""
+
+    requestKey: str
+    sender: str
+    resourceId: str
+    created: datetime
+    requestedPublishTime: datetime
+    sendersReference: str
+    idempotentKey: uuid.UUID | None = None
+    count: int
+    attachmentIds: list[uuid.UUID] = Field(default_factory=list)
     statusHistory: list[CorrespondenceStatusEvent] = Field(default_factory=list)
+    diverged: dict[int, Divergence] = Field(default_factory=dict)
 
-    def has_status(self, *statuses: CorrespondenceStatus) -> bool:
-        return any(event.status in statuses for event in self.statusHistory)
+    def history(self, index: int) -> list[CorrespondenceStatusEvent]:
+        own = self.diverged.get(index)
+        if own is None:
+            return self.statusHistory
+        return self.statusHistory[: own.sharedUntil] + own.statusHistory
 
-    def current(self) -> CorrespondenceStatusEvent:
+    def has_status(self, index: int, *statuses: CorrespondenceStatus) -> bool:
+        return any(event.status in statuses for event in self.history(index))
+
+    def current(self, index: int) -> CorrespondenceStatusEvent:
         """Upstream reports the numerically highest status, ignoring Fetched."""
-        candidates = [e for e in self.statusHistory if e.status is not CorrespondenceStatus.Fetched] or self.statusHistory
+        history = self.history(index)
+        candidates = [e for e in history if e.status is not CorrespondenceStatus.Fetched] or history
         return max(candidates, key=lambda e: (e.status.number, e.statusChanged))
 
+    def published(self, index: int) -> datetime | None:
+        return next((e.statusChanged for e in self.history(index) if e.status is CorrespondenceStatus.Published), None)
+
+    def shares(self, *statuses: CorrespondenceStatus) -> bool:
+        """Whether the shared history has one of these statuses."""
+        return any(event.status in statuses for event in self.statusHistory)
+
+    def sharing(self) -> list[int]:
+        """The positions still in the shared lifecycle."""
+        return [index for index in range(self.count) if index not in self.diverged]
+
     def search_status(self) -> CorrespondenceStatus:
-        """The latest status by time, ignoring Fetched: what upstream's search filters on."""
+        """The shared history's latest status by time, ignoring Fetched: what upstream's search
+        filters on (a diverged correspondence is purged, which the sender's search never shows)."""
         latest = None
         for event in self.statusHistory:
             if event.status is CorrespondenceStatus.Fetched:
@@ -81,39 +131,28 @@ class CorrespondenceRecord(Stored):
         return latest.status if latest is not None else CorrespondenceStatus.Initialized
 
     def add_status(self, status: CorrespondenceStatus, text: str | None = None, when: datetime | None = None) -> None:
-        self.statusHistory.append(
-            CorrespondenceStatusEvent(status=status, statusText=text or status, statusChanged=when or utcnow())
-        )
+        """A status of every correspondence still sharing the request's lifecycle."""
+        self.statusHistory.append(_event(status, text, when))
+
+    def diverge(self, index: int, status: CorrespondenceStatus, text: str | None = None, when: datetime | None = None) -> None:
+        own = self.diverged.get(index)
+        if own is None:
+            own = self.diverged[index] = Divergence(sharedUntil=len(self.statusHistory), statusHistory=[])
+        own.statusHistory.append(_event(status, text, when))
 
 
-class RequestManifest(Stored):
-    requestId: uuid.UUID
-    sender: str
-    resourceId: str
-    created: datetime
-    requestedPublishTime: datetime
-    correspondenceIds: list[uuid.UUID]
-    recipients: list[str]
-    attachmentIds: list[uuid.UUID] = Field(default_factory=list)
-    idempotentKey: uuid.UUID | None = None
-    # The accepted ``correspondence`` object (content, reply options, notification, ...)
-    # exactly as the API models dumped it: shared by every recipient, stored once.
-    correspondence: dict[str, Any]
+def _event(status: CorrespondenceStatus, text: str | None, when: datetime | None) -> CorrespondenceStatusEvent:
+    return CorrespondenceStatusEvent(status=status, statusText=text or status, statusChanged=when or utcnow())
 
 
 class IdempotencyClaim(Stored):
     key: uuid.UUID
+    requestKey: str
+    # Where the request's state entity is (its existence means "committed").
+    partition: str
+    row: str
     correspondenceId: uuid.UUID
-    requestId: uuid.UUID
     created: datetime
-
-
-def correspondence_ids(request_id: uuid.UUID, count: int) -> list[uuid.UUID]:
-    """Ids derived from the request id, so a queue message only needs (requestId, count).
-
-    The request id is random (uuid4), so these ids are as unguessable as random ones.
-    """
-    return [uuid.uuid5(request_id, str(index)) for index in range(count)]
 
 
 class UploadState(Stored):
@@ -155,6 +194,21 @@ class Md5Advance:
     state: str
 
 
+class AttachmentLink(Stored):
+    """The correspondences of one request that use an attachment: all its ``count`` positions
+    but the ``released`` ones (purged correspondences let go of their attachments)."""
+
+    requestKey: str
+    partition: str  # where the request's state entity is
+    row: str
+    count: int
+    released: list[int] = Field(default_factory=list)
+
+    def positions(self) -> list[int]:
+        released = set(self.released)
+        return [index for index in range(self.count) if index not in released]
+
+
 class AttachmentRecord(Stored):
     id: uuid.UUID
     resourceId: str
@@ -169,7 +223,7 @@ class AttachmentRecord(Stored):
     size: int | None = None
     created: datetime
     statusHistory: list[AttachmentStatusEvent] = Field(default_factory=list)
-    correspondenceIds: list[uuid.UUID] = Field(default_factory=list)
+    links: list[AttachmentLink] = Field(default_factory=list)
     # The latest expiry of its links (``expirationInDays`` after each linking correspondence's
     # publish time); None while no link gives it one (behaviour §3.6, §7.2).
     expiresAt: datetime | None = None
@@ -186,6 +240,13 @@ class AttachmentRecord(Stored):
     @property
     def status(self) -> AttachmentStatus:
         return self.current().status
+
+    def is_linked(self) -> bool:
+        """Used by at least one correspondence (2003, 2007)."""
+        return any(link.positions() for link in self.links)
+
+    def link_of(self, request_key: str) -> "AttachmentLink | None":
+        return next((link for link in self.links if link.requestKey == request_key), None)
 
     def add_status(self, status: AttachmentStatus, text: str | None = None, when: datetime | None = None) -> None:
         when = when or utcnow()

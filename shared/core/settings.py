@@ -31,6 +31,12 @@ ENTRA_ORGANIZATIONS = "ENTRA_ORGANIZATIONS"
 # Integrations
 RESOURCE_REGISTRY = "RESOURCE_REGISTRY"
 
+# Capacity (shared.core.capacity): the request path first, background work beside it
+MAX_CONCURRENT_REQUESTS = "MAX_CONCURRENT_REQUESTS"
+ADMISSION_WAIT_SECONDS = "ADMISSION_WAIT_SECONDS"
+PUBLISH_CONCURRENCY = "PUBLISH_CONCURRENCY"
+PUBLISH_BUSY_SPACING_MS = "PUBLISH_BUSY_SPACING_MS"
+
 # Behaviour
 AZURE_FUNCTIONS_ENVIRONMENT = "AZURE_FUNCTIONS_ENVIRONMENT"
 MALWARE_SCAN_MODE = "MALWARE_SCAN_MODE"
@@ -67,6 +73,16 @@ def get_int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ValueError(f"App setting {name} must be an integer") from exc
+
+
+def get_float(name: str, default: float) -> float:
+    value = get(name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ValueError(f"App setting {name} must be a number") from exc
 
 
 def is_development() -> bool:

@@ -12,6 +12,7 @@ import binascii
 import enum
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Any, Mapping, Optional
 
@@ -24,7 +25,8 @@ from shared.models.fields import RESOURCE_PREFIX, invalid, parse_enum_name_or_nu
 
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 1000
-_ROW_KEY = re.compile(r"[0-9]{19}_[0-9a-f-]{36}")
+# A page ends inside a request: the next one resumes at that request's RowKey and position.
+_RESUME = re.compile(r"(?P<row>[0-9]{19}_[0-9a-f]{28}):(?P<index>[0-9]{1,4})")
 
 
 class Role(enum.IntEnum):
@@ -39,16 +41,24 @@ ONLY_SENDER = (
 )
 
 
-def encode_token(row_key: str) -> str:
-    return base64.urlsafe_b64encode(row_key.encode("ascii")).decode("ascii").rstrip("=")
+@dataclass(frozen=True)
+class Resume:
+    row_key: str  # the request the next page starts in
+    index: int  # and the first position in it
 
 
-def decode_token(token: str) -> str:
+def encode_token(resume: Resume) -> str:
+    text = f"{resume.row_key}:{resume.index}"
+    return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii").rstrip("=")
+
+
+def decode_token(token: str) -> Resume:
     padded = token.strip() + "=" * (-len(token.strip()) % 4)
-    row_key = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    if not _ROW_KEY.fullmatch(row_key):
+    text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+    found = _RESUME.fullmatch(text)
+    if found is None:
         raise ValueError("not a continuation token")
-    return row_key
+    return Resume(found["row"], int(found["index"]))
 
 
 def _text(value: object) -> str:
@@ -98,7 +108,7 @@ def _page_size(value: object) -> int:
     return int(text)
 
 
-def _after(value: object) -> str:
+def _after(value: object) -> Resume:
     try:
         return decode_token(_text(value))
     except (ValueError, UnicodeError, binascii.Error):
@@ -126,8 +136,8 @@ class SearchQuery(ApiModel):
     idempotent_key: Optional[Annotated[uuid.UUID, PlainValidator(_guid)]] = Field(default=None, alias="idempotentKey")
     on_behalf_of: Optional[Annotated[str, PlainValidator(_optional_text)]] = Field(default=None, alias="onBehalfOf")
     page_size: Annotated[int, PlainValidator(_page_size)] = Field(default=DEFAULT_PAGE_SIZE, alias="pageSize")
-    # RowKey of the previous page's last entry
-    after: Optional[Annotated[str, PlainValidator(_after)]] = Field(default=None, alias="continuationToken")
+    # Where the previous page ended
+    after: Optional[Annotated[Resume, PlainValidator(_after)]] = Field(default=None, alias="continuationToken")
 
     @field_validator("resource_id")
     @classmethod

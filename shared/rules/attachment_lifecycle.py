@@ -15,14 +15,18 @@ version it overwrites. Nothing here does I/O.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
-from typing import Iterable, Optional
+from typing import Optional
 
 from shared.core import errors, settings
 from shared.core.clock import as_utc, utcnow
 from shared.core.decisions import Decision, keep, save
-from shared.core.documents import AttachmentRecord, Md5Advance, UploadState
+from shared.core.documents import (
+    AttachmentLink,
+    AttachmentRecord,
+    Md5Advance,
+    UploadState,
+)
 from shared.core.statuses import GONE_ATTACHMENT, AttachmentStatus
 from shared.models.ranges import covered, merge_range
 
@@ -65,7 +69,7 @@ def check_can_start_upload(record: AttachmentRecord, chunked_upload_ok: bool = F
     in_progress_chunked = chunked_upload_ok and record.upload is not None and record.upload.mode == "chunked"
     if not in_progress_chunked and (record.has_status(AttachmentStatus.UploadProcessing) or record.upload is not None):
         raise errors.FILE_ALREADY_UPLOADED.error()
-    if record.correspondenceIds:
+    if record.is_linked():
         raise errors.CANT_UPLOAD_TO_EXISTING_CORRESPONDENCE.error()
     if record.has_status(AttachmentStatus.Purged):
         raise errors.FILE_ALREADY_PURGED.error()
@@ -191,12 +195,13 @@ def is_interrupted(record: AttachmentRecord, now: datetime | None = None) -> boo
 # --- links from correspondences --------------------------------------------------------------
 def link(
     record: AttachmentRecord,
-    correspondence_ids: Iterable[uuid.UUID],
+    new: AttachmentLink,
     *,
     require_published: bool = True,
     linked_at: Optional[datetime] = None,
 ) -> Decision[None]:
-    """Record that these correspondences use the attachment.
+    """Record that every correspondence of this request uses the attachment (one link per
+    request, whatever its number of recipients).
 
     Checks, in the same write, that the attachment is still ``Published`` and was never
     purged or expired, so a purge racing with a link never leaves a purged attachment linked:
@@ -206,30 +211,37 @@ def link(
     may still await its malware scan; nobody else knows its id, and the publisher fails the
     correspondence if the scan fails it.
 
-    With ``expirationInDays`` set, the new links expire that many days after ``linked_at``
+    With ``expirationInDays`` set, the new link expires that many days after ``linked_at``
     (the later of the correspondence's publish time and now); the attachment keeps the latest
     expiry of its links (``expiresAt``).
     """
     if require_published and (record.status is not AttachmentStatus.Published or record.has_status(*GONE_ATTACHMENT)):
         raise errors.ATTACHMENT_NOT_PUBLISHED.error()
-    missing = [cid for cid in correspondence_ids if cid not in record.correspondenceIds]
-    record.correspondenceIds.extend(missing)
-    expiry_changed = False
-    if missing and record.expirationInDays is not None and linked_at is not None:
+    if record.link_of(new.requestKey) is not None:
+        return keep()  # a retried link (the first write's answer was lost)
+    record.links.append(new)
+    if record.expirationInDays is not None and linked_at is not None:
         expires = linked_at + timedelta(days=record.expirationInDays)
         if record.expiresAt is None or as_utc(record.expiresAt) < expires:
             record.expiresAt = expires
-            expiry_changed = True
-    return Decision(bool(missing) or expiry_changed)
+    return save()
 
 
-def unlink(record: AttachmentRecord, correspondence_ids: Iterable[uuid.UUID]) -> Decision[None]:
-    """Remove links (idempotent)."""
-    ids = set(correspondence_ids)
-    kept = [cid for cid in record.correspondenceIds if cid not in ids]
-    if len(kept) == len(record.correspondenceIds):
+def unlink(record: AttachmentRecord, request_key: str) -> Decision[None]:
+    """Remove a request's link (its request did not commit). Idempotent."""
+    kept = [link for link in record.links if link.requestKey != request_key]
+    if len(kept) == len(record.links):
         return keep()
-    record.correspondenceIds = kept
+    record.links = kept
+    return save()
+
+
+def release(record: AttachmentRecord, request_key: str, index: int) -> Decision[None]:
+    """One correspondence of a request let go of the attachment (it was purged). Idempotent."""
+    link = record.link_of(request_key)
+    if link is None or index in link.released:
+        return keep()
+    link.released.append(index)
     return save()
 
 
@@ -258,7 +270,7 @@ def check_purgeable(record: AttachmentRecord) -> None:
         raise errors.FILE_ALREADY_PURGED.error()
     if record.has_status(AttachmentStatus.Expired):
         raise errors.ATTACHMENT_EXPIRED_CANT_PURGE.error()
-    if record.correspondenceIds:
+    if record.is_linked():
         raise errors.PURGE_LINKED_ATTACHMENT.error()
 
 

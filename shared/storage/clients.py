@@ -126,6 +126,11 @@ def _credential(target: _Target) -> object:
     return _credentials[target.client_id]
 
 
+def current_target() -> _Target:
+    """Which account this process talks to now (a cache key for what belongs to one account)."""
+    return _target()
+
+
 def _service_client(service: str, profile: Profile):
     """The ``service`` ("blob", "queue", "table") client of the current target, built once."""
     target = _target()
@@ -203,7 +208,8 @@ def ensure_storage_once() -> None:
 
 
 def reset_clients() -> None:
-    """For tests that point the process at another storage account."""
+    """For tests that point the process at another storage account (caches keyed by account
+    elsewhere, the table clients and the id key, follow on their own)."""
     with _lock:
         _clients.clear()
         _named_queues.clear()

@@ -1,33 +1,35 @@
-"""Correspondences in Blob Storage and their publish messages in a Storage Queue.
+"""Correspondence requests in Azure Storage: stored once per request, whatever its recipients.
 
-Layout (container ``correspondences``)::
+Layout::
 
-    items/{correspondenceId}.json   CorrespondenceRecord (small; status history)
-    requests/{requestId}.json       RequestManifest (content shared by the recipients; commit point)
-    idempotency/{key}.json          IdempotencyClaim (created with If-None-Match: *)
+    container correspondences
+      requests/{requestKey}.json     RequestContent: what the request says (never changed)
+      idempotency/{key}.json         IdempotencyClaim (created with If-None-Match: *)
+      config/correspondence-ids.key  the id codec's key (shared.storage.id_key)
+    table CorrespondenceRequests       RequestState: the lifecycle of all its correspondences and
+                                       the sender's search listing (shared.storage.request_states)
+    queue correspondence-publish       one PublishMessage per request (shared.storage.publish_queue)
 
-Write order of one accepted request (``store_new``)::
+Write order of one accepted request (``store_new``), the same few operations for 1 or 500
+recipients::
 
-    claim key (if any) -> enqueue publish message -> write records -> write manifest (commit)
+    claim key (if any) -> publish message -> content -> attachment links -> state (commit)
 
 The publish message goes first so that every later crash leaves work that the publisher
-finishes: a message whose manifest never appears is, after ``ABORT_AFTER``, an aborted request
-whose records and claim it deletes. A failure that we see is compensated at once (message,
-records and claim deleted) before the client gets its 503. Readers treat a record without a
-manifest as not existing, so a client never sees, and the publisher never publishes, a
-correspondence whose request did not commit.
+finishes: a message whose state never appears is, after ``ABORT_AFTER``, an aborted request
+whose content, links and claim it removes. A failure that we see is compensated at once before
+the client gets its 503. Readers treat a request without its state as not existing, so a client
+never sees, and the publisher never publishes, a correspondence whose request did not commit.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Protocol, TypeVar
+from typing import Callable, Protocol
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -37,86 +39,51 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
 )
-from pydantic import BaseModel
 
+from shared.core import correspondence_ids, log_context
 from shared.core.clock import as_utc, utcnow
-from shared.core.decisions import Decision
-from shared.core.documents import (
-    CorrespondenceRecord,
-    IdempotencyClaim,
-    RequestManifest,
-    correspondence_ids,
-)
+from shared.core.documents import IdempotencyClaim, RequestContent, RequestState
 from shared.core.errors import ServiceUnavailable
-from shared.storage import clients, optimistic
+from shared.storage import clients, id_key, publish_queue, request_states
+from shared.storage.publish_queue import PublishMessage
+from shared.storage.request_states import Keys
 
 logger = logging.getLogger(__name__)
 
 ABORT_AFTER = timedelta(minutes=5)
-# A request never writes its commit point later than this after it started ...
-COMMIT_DEADLINE = timedelta(seconds=30)
+# A request never writes its commit point later than this after its writes began ...
+COMMIT_DEADLINE = timedelta(seconds=10)
 # ... so an idempotency claim this old without a commit belongs to a request that failed.
-CLAIM_GRACE = timedelta(seconds=60)
-# How long a request whose commit-point write failed without a definite answer keeps asking
-# whether it landed: long enough for a blip, short enough that an outage still answers 503
-# within seconds.
+CLAIM_GRACE = timedelta(seconds=30)
+# How long a request whose commit write failed without a definite answer keeps asking whether
+# it landed: long enough for a blip, short enough that an outage still answers 503 in seconds.
 COMMIT_RESOLVE_WAIT = timedelta(seconds=2)
 COMMIT_RESOLVE_INTERVAL = 0.2
 # How long a request waits for another in-flight request with the same key to settle.
 IN_FLIGHT_WAIT = timedelta(seconds=3)
-# A just-sent message must not overtake the writes that follow it in the same request.
-FIRST_DELIVERY_DELAY = timedelta(seconds=2)
-# Storage Queues refuse a visibility timeout beyond 7 days; longer waits are re-scheduled.
-MAX_VISIBILITY = timedelta(days=7)
-WRITE_CONCURRENCY = 16
-
-T = TypeVar("T")
-R = TypeVar("R")
-_pool = ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY, thread_name_prefix="store")
-
-
-class PublishMessage(BaseModel):
-    """The claim check on the publish queue: a reference, never the content."""
-
-    requestId: uuid.UUID
-    count: int
-    created: datetime
-    publishAt: datetime
-
-    def correspondence_ids(self) -> list[uuid.UUID]:
-        return correspondence_ids(self.requestId, self.count)
-
-    @classmethod
-    def for_request(cls, manifest: RequestManifest) -> "PublishMessage":
-        return cls(
-            requestId=manifest.requestId,
-            count=len(manifest.correspondenceIds),
-            created=manifest.created,
-            publishAt=manifest.requestedPublishTime,
-        )
 
 
 class AttachmentLinks(Protocol):
     """How the request's attachments are linked (and the links undone): the use case's rule
     (an attachment must still be ``Published``), done at the right point of the write order."""
 
-    def link(self, attachment_id: uuid.UUID, correspondence_ids: list[uuid.UUID]) -> None: ...
+    def link(self, attachment_id: uuid.UUID, state: RequestState) -> None: ...
 
-    def unlink(self, attachment_id: uuid.UUID, correspondence_ids: list[uuid.UUID]) -> None: ...
+    def unlink(self, attachment_id: uuid.UUID, request_key: str) -> None: ...
 
 
 @dataclass
 class NewRequest:
-    manifest: RequestManifest
-    records: list[CorrespondenceRecord]
+    content: RequestContent
+    state: RequestState
+
+    @property
+    def keys(self) -> Keys:
+        return Keys.of(self.state)
 
 
-def record_name(correspondence_id: uuid.UUID) -> str:
-    return f"items/{correspondence_id}.json"
-
-
-def manifest_name(request_id: uuid.UUID) -> str:
-    return f"requests/{request_id}.json"
+def content_name(request_key: str) -> str:
+    return f"requests/{request_key}.json"
 
 
 def claim_name(key: uuid.UUID) -> str:
@@ -128,21 +95,15 @@ def container():
     return clients.blob_service().get_container_client(clients.CORRESPONDENCES_CONTAINER)
 
 
-def publish_queue(profile: clients.Profile = "request"):
-    clients.ensure_storage_once()
-    return clients.queue_client(clients.PUBLISH_QUEUE, profile)
+def correspondence_ids_of(state: RequestState) -> list[uuid.UUID]:
+    return correspondence_ids.ids_of(id_key.key(), correspondence_ids.parse_request_name(state.requestKey), state.count)
 
 
-def parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """``fn`` over ``items`` in the store's pool; the results in order (the first error raised)."""
-    items = list(items)
-    if len(items) == 1:
-        return [fn(items[0])]
-    return [future.result() for future in [_pool.submit(fn, item) for item in items]]
+def correspondence_id(request_key: str, index: int) -> uuid.UUID:
+    return correspondence_ids.encode(id_key.key(), correspondence_ids.parse_request_name(request_key), index)
 
 
 # --- reads -------------------------------------------------------------------------------
-
 def _read_json(name: str) -> tuple[bytes, str] | None:
     try:
         downloader = container().download_blob(name)
@@ -151,28 +112,40 @@ def _read_json(name: str) -> tuple[bytes, str] | None:
         return None
 
 
-def read_record(correspondence_id: uuid.UUID) -> tuple[CorrespondenceRecord, str] | None:
-    found = _read_json(record_name(correspondence_id))
+def read_content(request_key: str) -> RequestContent | None:
+    found = _read_json(content_name(request_key))
+    return None if found is None else RequestContent.model_validate_json(found[0])
+
+
+@dataclass(frozen=True)
+class Visible:
+    """One correspondence as clients see it: its request's content and state, and its place."""
+
+    content: RequestContent
+    state: RequestState
+    index: int
+    correspondence_id: uuid.UUID
+
+    @property
+    def keys(self) -> Keys:
+        return Keys.of(self.state)
+
+
+def read_visible(correspondence_id: uuid.UUID) -> Visible | None:
+    """Two reads: the content (which names where the state is) and the state. ``None`` unless
+    the id is one of ours and its request committed."""
+    decoded = correspondence_ids.decode(id_key.key(), correspondence_id)
+    if decoded is None:
+        return None
+    request_key, index = decoded
+    content = read_content(correspondence_ids.request_name(request_key))
+    if content is None or index >= len(content.recipients):
+        return None
+    found = request_states.read(Keys(request_states.partition_key(content.sender, content.resourceId),
+                                     request_states.row_key(content.requestedPublishTime, content.requestKey)))
     if found is None:
         return None
-    return CorrespondenceRecord.model_validate_json(found[0]), found[1]
-
-
-def read_manifest(request_id: uuid.UUID) -> RequestManifest | None:
-    found = _read_json(manifest_name(request_id))
-    return None if found is None else RequestManifest.model_validate_json(found[0])
-
-
-def read_visible(correspondence_id: uuid.UUID) -> tuple[CorrespondenceRecord, RequestManifest, str] | None:
-    """A correspondence as clients see it: only when its request committed."""
-    found = read_record(correspondence_id)
-    if found is None:
-        return None
-    record, etag = found
-    manifest = read_manifest(record.requestId)
-    if manifest is None:
-        return None
-    return record, manifest, etag
+    return Visible(content, found[0], index, correspondence_id)
 
 
 def read_claim(key: uuid.UUID) -> tuple[IdempotencyClaim, str] | None:
@@ -181,24 +154,23 @@ def read_claim(key: uuid.UUID) -> tuple[IdempotencyClaim, str] | None:
 
 
 # --- idempotency -------------------------------------------------------------------------
-
-def _claim_state(claim: IdempotencyClaim, now: datetime) -> str:
-    """committed (its request is stored), in-flight (may still commit) or stale (never will).
-
-    A request refuses to commit after ``COMMIT_DEADLINE``, so a claim older than
-    ``CLAIM_GRACE`` without a manifest can be taken over without risking a duplicate.
-    """
-    if read_manifest(claim.requestId) is not None:
-        return "committed"
-    return "in-flight" if now - as_utc(claim.created) < CLAIM_GRACE else "stale"
-
-
 class IdempotentKeyTaken(Exception):
     """The key's request is stored; ``correspondence_id`` is the correspondence it created."""
 
     def __init__(self, correspondence_id: uuid.UUID) -> None:
         super().__init__(str(correspondence_id))
         self.correspondence_id = correspondence_id
+
+
+def _claim_state(claim: IdempotencyClaim, now: datetime) -> str:
+    """committed (its request is stored), in-flight (may still commit) or stale (never will).
+
+    A request refuses to commit after ``COMMIT_DEADLINE``, so a claim older than
+    ``CLAIM_GRACE`` without a commit can be taken over without risking a duplicate.
+    """
+    if request_states.exists(Keys(claim.partition, claim.row)):
+        return "committed"
+    return "in-flight" if now - as_utc(claim.created) < CLAIM_GRACE else "stale"
 
 
 def committed_correspondence(key: uuid.UUID, now: datetime | None = None) -> uuid.UUID | None:
@@ -220,7 +192,7 @@ def _claim(claim: IdempotencyClaim) -> None:
         except ResourceExistsError:
             pass
         found = read_claim(claim.key)
-        if found is not None and found[0].requestId == claim.requestId:
+        if found is not None and found[0].requestKey == claim.requestKey:
             return  # ours: the SDK retried a create that had landed (its answer was lost)
         if found is None:
             if time.monotonic() > deadline:
@@ -243,21 +215,8 @@ def _claim(claim: IdempotencyClaim) -> None:
 
 
 # --- the one write of an accepted request ------------------------------------------------
-
-def visibility_delay(publish_at: datetime, now: datetime) -> timedelta:
-    return min(max(publish_at - now, timedelta(0)), MAX_VISIBILITY)
-
-
-def send_publish_message(message: PublishMessage, delay: timedelta, profile: clients.Profile = "request"):
-    return publish_queue(profile).send_message(
-        message.model_dump_json().encode("utf-8"),
-        visibility_timeout=int(delay.total_seconds()),
-        time_to_live=-1,  # never expires: a message that waits for its publish time must not vanish
-    )
-
-
 class CommitOutcomeUnknown(ServiceUnavailable):
-    """The manifest write failed without a definite answer and storage did not answer again
+    """The commit write failed without a definite answer and storage did not answer again
     within ``COMMIT_RESOLVE_WAIT``: the request may have committed (its response was lost)."""
 
     client_detail = (
@@ -266,26 +225,23 @@ class CommitOutcomeUnknown(ServiceUnavailable):
     )
 
 
-def _write_commit_point(blobs, manifest: RequestManifest) -> None:
-    """Write the manifest (the commit point), and find out whether it landed when storage
+def _commit(request: NewRequest) -> None:
+    """Create the state entity (the commit point), and find out whether it landed when storage
     fails without a definite answer.
 
     A write whose response is lost (storage stopped or the connection broke after the write
-    was applied) may have committed; the SDK's retry then fails too, or finds the blob there.
+    was applied) may have committed; the SDK's retry then fails too, or finds the entity there.
     Answering 503 for a request that committed would tell the client "failed" about a
-    correspondence that will be published, so the manifest is read back, for up to
+    correspondence that will be published, so the state is read back, for up to
     ``COMMIT_RESOLVE_WAIT``: there means committed (the caller answers 200), absent means not
     (the caller compensates and answers 503). Still unknown: ``CommitOutcomeUnknown``, a 503
-    that says so. If the manifest landed, the compensation cannot have deleted it (it deletes
-    the manifest first, and stops at the first unreachable call), so neither is the claim: a
-    retry with the same key answers 409 naming the stored correspondence.
+    that says so. Then the compensation deletes the state first and stops at the first call
+    storage does not answer, so the request stays whole (a retry with the same key answers 409
+    naming the stored correspondence) or is gone.
     """
-    name = manifest_name(manifest.requestId)
     try:
-        blobs.upload_blob(name, manifest.to_bytes(), overwrite=False)
+        request_states.create(request.state)
         return
-    except ResourceExistsError:
-        return  # ours (a fresh random request id): a retried create that had landed
     except AzureError as exc:
         status = getattr(exc, "status_code", None)
         if status is not None and status < 500 and status != 408:
@@ -294,73 +250,74 @@ def _write_commit_point(blobs, manifest: RequestManifest) -> None:
     deadline = time.monotonic() + COMMIT_RESOLVE_WAIT.total_seconds()
     while True:
         try:
-            blobs.get_blob_client(name).get_blob_properties(retry_total=0)  # this loop paces the retries
-        except ResourceNotFoundError:
-            raise failure from None  # definitely not committed
+            landed = request_states.exists(request.keys, retry_total=0)  # this loop paces the retries
         except AzureError:
             if time.monotonic() > deadline:
-                raise CommitOutcomeUnknown("the outcome of the manifest write is unknown") from failure
+                raise CommitOutcomeUnknown("the outcome of the commit write is unknown") from failure
             time.sleep(COMMIT_RESOLVE_INTERVAL)
             continue
-        logger.warning("request %s committed although its manifest write failed (%s)", manifest.requestId, type(failure).__name__)
+        if not landed:
+            raise failure  # definitely not committed
+        logger.warning("request %s committed although its commit write failed (%s)", request.state.requestKey, type(failure).__name__)
         return
 
 
-def store_new(request: NewRequest, attachments: AttachmentLinks) -> None:
+def store_new(request: NewRequest, attachments: AttachmentLinks, first_id: uuid.UUID) -> None:
     """Store and queue one accepted request, or leave nothing that will be published.
 
     Raises the storage error after compensating (the HTTP layer answers 503), or
-    ``IdempotentKeyTaken`` when another request stored the key first. The caller lists
-    the committed request for search (``correspondence_index.add``).
+    ``IdempotentKeyTaken`` when another request stored the key first.
     """
-    manifest = request.manifest
-    now = manifest.created
+    state, content = request.state, request.content
+    log_context.bind(request=state.requestKey)
+    started = time.monotonic()
     claim = None
-    if manifest.idempotentKey is not None:
+    if state.idempotentKey is not None:
         claim = IdempotencyClaim(
-            key=manifest.idempotentKey,
-            correspondenceId=manifest.correspondenceIds[0],
-            requestId=manifest.requestId,
-            created=now,
+            key=state.idempotentKey,
+            requestKey=state.requestKey,
+            partition=request.keys.partition,
+            row=request.keys.row,
+            correspondenceId=first_id,
+            created=utcnow(),
         )
         _claim(claim)
     sent = None
-    written: list[uuid.UUID] = []
+    stored = False
     linked: list[uuid.UUID] = []
     try:
-        message = PublishMessage.for_request(manifest)
-        delay = max(visibility_delay(manifest.requestedPublishTime, now), FIRST_DELIVERY_DELAY)
-        sent = send_publish_message(message, delay)
-        blobs = container()
-
-        def write(record: CorrespondenceRecord) -> None:
-            try:
-                blobs.upload_blob(record_name(record.id), record.to_bytes(), overwrite=False)
-            except ResourceExistsError:
-                pass  # ours (ids derive from a fresh random request id): a retried create that landed
-            written.append(record.id)
-
-        parallel(write, request.records)
-        for attachment_id in manifest.attachmentIds:
-            attachments.link(attachment_id, manifest.correspondenceIds)
+        # Visible at the publish time, at once when due: the publisher waits briefly for a
+        # commit that is a few milliseconds behind its message (publish_correspondence).
+        delay = publish_queue.visibility_delay(state.requestedPublishTime, utcnow())
+        sent = publish_queue.send(PublishMessage.for_request(state), delay)
+        container().upload_blob(content_name(state.requestKey), content.to_bytes(), overwrite=True)
+        stored = True
+        for attachment_id in state.attachmentIds:
+            attachments.link(attachment_id, state)
             linked.append(attachment_id)
-        if utcnow() - now > COMMIT_DEADLINE:
+        if time.monotonic() - started > COMMIT_DEADLINE.total_seconds():
             raise ServiceUnavailable("storage too slow: the request was not committed")
-        _write_commit_point(blobs, manifest)
+        _commit(request)
     except BaseException:
-        _compensate(manifest, sent, written, linked, claim, attachments)
+        _compensate(request, sent, stored, linked, claim, attachments)
         raise
 
 
 def _compensate(
-    manifest: RequestManifest,
+    request: NewRequest,
     sent,
-    written: list[uuid.UUID],
+    stored: bool,
     linked: list[uuid.UUID],
     claim: IdempotencyClaim | None,
     attachments: AttachmentLinks,
 ) -> None:
-    """Best effort: whatever fails here, the publisher aborts the request after ABORT_AFTER."""
+    """Best effort: whatever fails here, the publisher aborts the request after ABORT_AFTER.
+
+    The commit point goes first: a commit whose answer was lost may have landed, and a
+    committed request must never lose its content, message or claim underneath it. Deleting
+    it first (or stopping at the first unreachable call) keeps the request whole or gone.
+    """
+    state = request.state
     unreachable = False
 
     def attempt(action: Callable[[], object]) -> None:
@@ -373,62 +330,32 @@ def _compensate(
             pass
         except Exception as exc:  # noqa: BLE001 - storage may be the thing that is down
             unreachable = isinstance(exc, ServiceRequestError)
-            logger.warning("compensation of request %s incomplete (%s)", manifest.requestId, type(exc).__name__)
+            logger.warning("compensation of request %s incomplete (%s)", state.requestKey, type(exc).__name__)
 
-    blobs = clients.blob_service().get_container_client(clients.CORRESPONDENCES_CONTAINER)
-    attempt(lambda: blobs.delete_blob(manifest_name(manifest.requestId)))
-    if claim is not None:  # first after the commit point: it is what a retrying client needs
-        attempt(lambda: blobs.delete_blob(claim_name(claim.key)))
+    attempt(lambda: request_states.delete(request.keys))
+    if claim is not None:  # next: it is what a retrying client needs
+        attempt(lambda: container().delete_blob(claim_name(claim.key)))
     if sent is not None:
-        attempt(lambda: publish_queue().delete_message(sent.id, sent.pop_receipt))
-    for correspondence_id in written:
-        attempt(lambda cid=correspondence_id: blobs.delete_blob(record_name(cid)))
+        attempt(lambda: publish_queue.delete(sent))
     for attachment_id in linked:
-        attempt(lambda aid=attachment_id: attachments.unlink(aid, manifest.correspondenceIds))
+        attempt(lambda aid=attachment_id: attachments.unlink(aid, state.requestKey))
+    if stored:
+        attempt(lambda: container().delete_blob(content_name(state.requestKey)))
 
 
 def abort_request(message: PublishMessage, attachments: AttachmentLinks) -> None:
-    """Delete what an uncommitted request left behind (its client never got a 200)."""
-    blobs = container()
-    key = None
-    attachment_ids: set[uuid.UUID] = set()
-    for correspondence_id in message.correspondence_ids():
-        found = read_record(correspondence_id)
-        if found is not None:
-            key = key or found[0].idempotentKey
-            attachment_ids.update(found[0].attachmentIds)
+    """Remove what an uncommitted request left behind (its client never got a 200)."""
+    for attachment_id in message.attachmentIds:
+        attachments.unlink(attachment_id, message.requestKey)
+    if message.idempotentKey is not None:
+        claim = read_claim(message.idempotentKey)
+        if claim is not None and claim[0].requestKey == message.requestKey:
             try:
-                blobs.delete_blob(record_name(correspondence_id))
+                container().delete_blob(claim_name(message.idempotentKey))
             except ResourceNotFoundError:
                 pass
-    for attachment_id in attachment_ids:
-        attachments.unlink(attachment_id, message.correspondence_ids())
-    if key is not None:
-        claim = read_claim(key)
-        if claim is not None and claim[0].requestId == message.requestId:
-            try:
-                blobs.delete_blob(claim_name(key))
-            except ResourceNotFoundError:
-                pass
-    logger.info("aborted uncommitted request %s (%d correspondences)", message.requestId, message.count)
-
-
-def save_record(record: CorrespondenceRecord, etag: str) -> str:
-    """Optimistic concurrency: fails with ResourceModifiedError if someone else wrote first."""
-    result = container().get_blob_client(record_name(record.id)).upload_blob(
-        record.to_bytes(), overwrite=True, etag=etag, match_condition=MatchConditions.IfNotModified
-    )
-    return result["etag"]
-
-
-def update_record(
-    correspondence_id: uuid.UUID, change: Callable[[CorrespondenceRecord], Decision[R]]
-) -> optimistic.Updated[CorrespondenceRecord, R] | None:
-    """Read-modify-write with ETag retries (``shared.storage.optimistic``)."""
-    return optimistic.update(
-        lambda: read_record(correspondence_id), save_record, change, attempts=10, what=f"correspondence {correspondence_id}"
-    )
-
-
-def decode_message(body: bytes) -> PublishMessage:
-    return PublishMessage.model_validate(json.loads(body))
+    try:
+        container().delete_blob(content_name(message.requestKey))
+    except ResourceNotFoundError:
+        pass
+    logger.info("aborted uncommitted request %s", message.requestKey)

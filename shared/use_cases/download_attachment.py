@@ -15,11 +15,13 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from shared.auth.caller import Caller
 from shared.core import errors
+from shared.core.documents import AttachmentLink
 from shared.core.operations import Answer, Operation
 from shared.core.statuses import CorrespondenceStatus
 from shared.models.ranges import parse_range
 from shared.rules import attachment_lifecycle as lifecycle
-from shared.storage import blocks, correspondence_store
+from shared.storage import blocks, request_states
+from shared.storage.request_states import Keys
 from shared.use_cases.attachment_access import accessible
 
 # Without a Range header: the Functions worker holds a response in memory.
@@ -59,21 +61,23 @@ class Download:
 
 
 
-def _ever_published(correspondence_ids: list[uuid.UUID]) -> bool:
-    if not correspondence_ids:
-        return False
-
-    def published(cid: uuid.UUID) -> bool:
-        found = correspondence_store.read_record(cid)
-        return found is not None and found[0].has_status(CorrespondenceStatus.Published)
-
-    return any(blocks.bounded(published, correspondence_ids, 16))
+def _ever_published(links: list[AttachmentLink]) -> bool:
+    """2016: a correspondence using the attachment has ever been Published (one read per
+    linking request)."""
+    for link in links:
+        positions = link.positions()
+        if not positions:
+            continue
+        found = request_states.read(Keys(link.partition, link.row))
+        if found is not None and any(found[0].has_status(i, CorrespondenceStatus.Published) for i in positions):
+            return True
+    return False
 
 
 def download_attachment(caller: Caller, attachment_id: uuid.UUID, range_header: Optional[str] = None) -> Download:
     record = accessible(caller, attachment_id)  # 2001, 4001
     lifecycle.check_downloadable(record)  # 2019, 2020
-    if _ever_published(record.correspondenceIds):
+    if _ever_published(record.links):
         raise errors.ATTACHED_TO_PUBLISHED.error()  # 2016
     blob = blocks.blob_client(attachment_id)
     try:

@@ -9,6 +9,7 @@ from shared.core import errors
 from shared.core.documents import AttachmentRecord
 from shared.core.operations import Answer, Operation
 from shared.models.responses import AttachmentOverview
+from shared.storage import correspondence_store as store
 from shared.use_cases.attachment_access import accessible
 
 OPERATION = Operation(
@@ -17,6 +18,12 @@ OPERATION = Operation(
     answers=(Answer(200, "The attachment.", AttachmentOverview),),
     errors=(errors.ATTACHMENT_NOT_FOUND, errors.NO_ACCESS_TO_RESOURCE),
 )
+
+
+def linked_correspondences(record: AttachmentRecord) -> list[uuid.UUID]:
+    """The correspondences using the attachment: each linking request's positions that did not
+    let go of it (computed from the links, no read)."""
+    return [store.correspondence_id(link.requestKey, index) for link in record.links for index in link.positions()]
 
 
 def overview_fields(record: AttachmentRecord) -> dict:
@@ -35,7 +42,7 @@ def overview_fields(record: AttachmentRecord) -> dict:
         status=current.status,
         status_text=current.statusText,
         status_changed=current.statusChanged,
-        correspondence_ids=record.correspondenceIds,
+        correspondence_ids=linked_correspondences(record),
         data_type=record.dataType,
     )
 

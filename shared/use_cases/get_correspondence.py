@@ -1,5 +1,9 @@
 """``GET /correspondence/api/v1/correspondence/{correspondenceId}``: the sender's view of one
-correspondence (upstream ``CorrespondenceOverviewExt``)."""
+correspondence (upstream ``CorrespondenceOverviewExt``).
+
+Two reads find it, whatever the size of its request: the request's content and its state
+(``correspondence_store.read_visible``), plus one per attachment for the attachment list.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import uuid
 from shared.auth.access import ensure_owner
 from shared.auth.caller import Caller
 from shared.core import errors
-from shared.core.documents import CorrespondenceRecord, RequestManifest
+from shared.core.documents import RequestContent
 from shared.core.operations import Answer, Operation
 from shared.models.responses import (
     CorrespondenceAttachmentOverview,
@@ -29,9 +33,9 @@ OPERATION = Operation(
 DATA_LOCATION = "AltinnCorrespondenceAttachment"
 
 
-def _attachment_entries(record: CorrespondenceRecord) -> list[CorrespondenceAttachmentOverview]:
+def _attachment_entries(content: RequestContent) -> list[CorrespondenceAttachmentOverview]:
     entries = []
-    for attachment_id in record.attachmentIds:
+    for attachment_id in content.attachmentIds:
         attachment = attachment_store.read(attachment_id)
         if attachment is None:
             continue
@@ -55,29 +59,30 @@ def _attachment_entries(record: CorrespondenceRecord) -> list[CorrespondenceAtta
     return entries
 
 
-def overview_fields(record: CorrespondenceRecord, manifest: RequestManifest) -> dict:
-    """The overview's fields by name: the request's shared ``correspondence`` and the record's
-    own state (the details add the history)."""
-    shared = manifest.correspondence
-    content = shared.get("content") or {}
-    current = record.current()
+def overview_fields(found: store.Visible) -> dict:
+    """The overview's fields by name: the request's shared ``correspondence`` and this
+    correspondence's place in its lifecycle (the details add the history)."""
+    content, state, index = found.content, found.state, found.index
+    shared = content.correspondence
+    text = shared.get("content") or {}
+    current = state.current(index)
     return dict(
-        correspondence_id=record.id,
-        resource_id=record.resourceId,
-        sender=record.sender,
-        senders_reference=record.sendersReference,
+        correspondence_id=found.correspondence_id,
+        resource_id=content.resourceId,
+        sender=content.sender,
+        senders_reference=content.sendersReference,
         message_sender=shared.get("messageSender"),
-        recipient=record.recipient,
+        recipient=content.recipients[index],
         content=CorrespondenceContentOverview(
-            language=content.get("language"),
-            message_title=content["messageTitle"],
-            message_summary=content.get("messageSummary"),
-            message_body=content["messageBody"],
-            attachments=_attachment_entries(record),
+            language=text.get("language"),
+            message_title=text["messageTitle"],
+            message_summary=text.get("messageSummary"),
+            message_body=text["messageBody"],
+            attachments=_attachment_entries(content),
         ),
-        created=record.created,
-        requested_publish_time=record.requestedPublishTime,
-        due_date_time=record.dueDateTime,
+        created=content.created,
+        requested_publish_time=content.requestedPublishTime,
+        due_date_time=content.dueDateTime,
         external_references=shared.get("externalReferences"),
         property_list=shared.get("propertyList") or {},
         reply_options=shared.get("replyOptions") or [],
@@ -89,20 +94,18 @@ def overview_fields(record: CorrespondenceRecord, manifest: RequestManifest) -> 
         status=current.status,
         status_text=current.statusText,
         status_changed=current.statusChanged,
-        published=record.published,
+        published=state.published(index),
     )
 
 
-def load_for_sender(caller: Caller, correspondence_id: uuid.UUID) -> tuple[CorrespondenceRecord, RequestManifest, str]:
+def load_for_sender(caller: Caller, correspondence_id: uuid.UUID) -> store.Visible:
     """404/1001 when unknown (or never committed); 401/4001 when another organisation's."""
     found = store.read_visible(correspondence_id)
     if found is None:
         raise errors.CORRESPONDENCE_NOT_FOUND.error()
-    record, manifest, etag = found
-    ensure_owner(caller, record.sender)
-    return record, manifest, etag
+    ensure_owner(caller, found.content.sender)
+    return found
 
 
 def get_correspondence(caller: Caller, correspondence_id: uuid.UUID) -> CorrespondenceOverview:
-    record, manifest, _ = load_for_sender(caller, correspondence_id)
-    return CorrespondenceOverview(**overview_fields(record, manifest))
+    return CorrespondenceOverview(**overview_fields(load_for_sender(caller, correspondence_id)))

@@ -21,11 +21,11 @@ OPERATION = Operation(
 
 
 def get_correspondence_details(caller: Caller, correspondence_id: uuid.UUID) -> CorrespondenceDetails:
-    record, manifest, _ = load_for_sender(caller, correspondence_id)
+    found = load_for_sender(caller, correspondence_id)
     # Upstream orders the history by time (StatusHistory = Statuses.OrderBy(StatusChanged)).
-    history = sorted(record.statusHistory, key=lambda e: as_utc(e.statusChanged))
+    history = sorted(found.state.history(found.index), key=lambda e: as_utc(e.statusChanged))
     return CorrespondenceDetails(
-        **overview_fields(record, manifest),
+        **overview_fields(found),
         status_history=[
             CorrespondenceStatusEventView(status=e.status, status_text=e.statusText, status_changed=e.statusChanged)
             for e in history

@@ -8,6 +8,7 @@ Validation comes first and has no side effects: every 4xx leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,14 +17,9 @@ from typing import Callable
 
 from shared.auth import access
 from shared.auth.caller import Caller
-from shared.core import errors
+from shared.core import correspondence_ids, errors
 from shared.core.clock import utcnow
-from shared.core.documents import (
-    AttachmentRecord,
-    CorrespondenceRecord,
-    RequestManifest,
-    correspondence_ids,
-)
+from shared.core.documents import AttachmentRecord, RequestContent, RequestState
 from shared.core.operations import Answer, Operation
 from shared.core.statuses import AttachmentStatus, CorrespondenceStatus
 from shared.models.correspondence import InitializeCorrespondencesRequest
@@ -33,9 +29,11 @@ from shared.models.responses import (
 )
 from shared.rules import external_checks
 from shared.rules import initialize as initialize_rules
-from shared.storage import attachment_store, correspondence_index
+from shared.storage import attachment_store
 from shared.storage import correspondence_store as store
 from shared.use_cases.attachment_links import AttachmentLinks
+
+logger = logging.getLogger(__name__)
 
 _lookups = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lookup")
 
@@ -241,26 +239,26 @@ def _duplicate_key(correspondence_id: uuid.UUID) -> errors.ProblemError:
 
 def commit(prepared: PreparedRequest, new_attachments: NewAttachments | None = None) -> InitializeCorrespondencesResponse:
     """Store and queue a prepared request (all or nothing) and build the response."""
-    attachment_ids = prepared.existing_attachment_ids + (new_attachments.ids if new_attachments else [])
+    attachment_ids = list(dict.fromkeys(prepared.existing_attachment_ids + (new_attachments.ids if new_attachments else [])))
     ready = new_attachments is None or new_attachments.all_published
     new_request = _build(prepared.request, prepared.sender, attachment_ids, ready, prepared.now)
+    ids = store.correspondence_ids_of(new_request.state)
     links = AttachmentLinks(
         uploaded_by_this_request=frozenset(new_attachments.ids) if new_attachments is not None else frozenset(),
-        linked_at=max(new_request.manifest.requestedPublishTime, prepared.now),
+        linked_at=max(new_request.state.requestedPublishTime, prepared.now),
     )
     try:
-        store.store_new(new_request, links)
+        store.store_new(new_request, links, first_id=ids[0])
     except store.IdempotentKeyTaken as taken:
         raise _duplicate_key(taken.correspondence_id) from None
-    # Committed: list it for search. Never fails the request (the publisher repairs the index).
-    correspondence_index.add(new_request.manifest, new_request.records)
+    logger.info("request %s stored: %d correspondences", new_request.state.requestKey, len(ids))
     status = CorrespondenceStatus.ReadyForPublish if ready else CorrespondenceStatus.Initialized
     return InitializeCorrespondencesResponse(
         correspondences=[
-            InitializedCorrespondence(correspondenceId=r.id, status=status, recipient=r.recipient, notifications=None)
-            for r in new_request.records
+            InitializedCorrespondence(correspondence_id=cid, status=status, recipient=recipient, notifications=None)
+            for cid, recipient in zip(ids, new_request.content.recipients)
         ],
-        attachmentIds=list(dict.fromkeys(attachment_ids)),
+        attachment_ids=attachment_ids,
     )
 
 
@@ -271,43 +269,38 @@ def _build(
     ready: bool,
     now: datetime,
 ) -> store.NewRequest:
+    """The request's content and state: one of each, shared by all its recipients."""
     correspondence = request.correspondence
-    request_id = uuid.uuid4()
-    ids = correspondence_ids(request_id, len(request.recipients))
+    request_key = correspondence_ids.request_name(correspondence_ids.new_request_key())
     publish_at = initialize_rules.effective_publish_time(request, now)
     shared_part = correspondence.model_dump(mode="json", by_alias=True, exclude={"content": {"attachments"}})
     shared_part["sender"] = sender
     shared_part["requestedPublishTime"] = publish_at.isoformat()
-    manifest = RequestManifest(
-        requestId=request_id,
+    content = RequestContent(
+        requestKey=request_key,
         sender=sender,
         resourceId=correspondence.resource_id,
         created=now,
         requestedPublishTime=publish_at,
-        correspondenceIds=ids,
+        dueDateTime=correspondence.due_date_time,
+        sendersReference=correspondence.senders_reference,
+        idempotentKey=request.idempotent_key,
         recipients=list(request.recipients),
         attachmentIds=attachment_ids,
-        idempotentKey=request.idempotent_key,
         correspondence=shared_part,
     )
-    records = []
-    for index, (correspondence_id, recipient) in enumerate(zip(ids, request.recipients)):
-        record = CorrespondenceRecord(
-            id=correspondence_id,
-            requestId=request_id,
-            index=index,
-            sender=sender,
-            recipient=recipient,
-            resourceId=correspondence.resource_id,
-            sendersReference=correspondence.senders_reference,
-            created=now,
-            requestedPublishTime=publish_at,
-            dueDateTime=correspondence.due_date_time,
-            attachmentIds=attachment_ids,
-            idempotentKey=request.idempotent_key,
-        )
-        record.add_status(CorrespondenceStatus.Initialized, when=now)
-        if ready:
-            record.add_status(CorrespondenceStatus.ReadyForPublish, when=now)
-        records.append(record)
-    return store.NewRequest(manifest=manifest, records=records)
+    state = RequestState(
+        requestKey=request_key,
+        sender=sender,
+        resourceId=correspondence.resource_id,
+        created=now,
+        requestedPublishTime=publish_at,
+        sendersReference=correspondence.senders_reference,
+        idempotentKey=request.idempotent_key,
+        count=len(request.recipients),
+        attachmentIds=attachment_ids,
+    )
+    state.add_status(CorrespondenceStatus.Initialized, when=now)
+    if ready:
+        state.add_status(CorrespondenceStatus.ReadyForPublish, when=now)
+    return store.NewRequest(content=content, state=state)

@@ -6,14 +6,17 @@ Upstream (``PurgeCorrespondenceHandler`` / ``PurgeCorrespondenceHelper.ValidateP
 ``Failed``; otherwise a ``PurgedByAltinn`` status is added, its attachments are released and
 the answer is 200 with the correspondence id as a JSON string.
 
-The check and the new status are one ETag-guarded read-modify-write of the record, like the
-publisher's ``Published``: when purge and publisher race, exactly one of them wins - a purge
-that loses answers 1013, a publisher that loses sees a final status and leaves it alone.
+The check and the new status are one ETag-guarded read-modify-write of the request's state,
+like the publisher's ``Published``: when purge and publisher race, exactly one of them wins - a
+purge that loses answers 1013, a publisher that loses publishes every correspondence but the
+purged one. The purged correspondence leaves its request's shared lifecycle (a
+``Divergence``); the others are untouched. The state is also the search listing, so the purge
+is listed as soon as it is written.
 
-After the status: the attachments' links to this correspondence are removed (an attachment no
-longer linked anywhere may then be purged through the attachment API; upstream also purges it
-at once) and the listing index is updated. A purge repeated after a failure in those steps
-answers 1014 as upstream does, but first finishes them (both are idempotent).
+After the status, the correspondence lets go of its attachments (an attachment no longer used
+by any correspondence may then be purged through the attachment API; upstream also purges it at
+once). A purge repeated after a failure in that step answers 1014 as upstream does, but first
+finishes it (it is idempotent).
 """
 
 from __future__ import annotations
@@ -23,13 +26,12 @@ import uuid
 
 from shared.auth.caller import Caller
 from shared.core import errors
-from shared.core.documents import CorrespondenceRecord
 from shared.core.operations import Answer, Operation
 from shared.core.statuses import CorrespondenceStatus
 from shared.rules import correspondence_lifecycle as lifecycle
-from shared.storage import correspondence_index
 from shared.storage import correspondence_store as store
-from shared.use_cases.attachment_links import AttachmentLinks
+from shared.storage import request_states
+from shared.use_cases.attachment_links import release
 from shared.use_cases.get_correspondence import load_for_sender
 
 logger = logging.getLogger(__name__)
@@ -47,23 +49,21 @@ OPERATION = Operation(
 )
 
 
-def _release(record: CorrespondenceRecord) -> None:
-    links = AttachmentLinks()
-    for attachment_id in record.attachmentIds:
-        links.unlink(attachment_id, [record.id])
-    correspondence_index.set_status(record, profile="request")
+def _release(found: store.Visible) -> None:
+    for attachment_id in found.state.attachmentIds:
+        release(attachment_id, found.state.requestKey, found.index)
 
 
 def purge_correspondence(caller: Caller, correspondence_id: uuid.UUID) -> uuid.UUID:
-    load_for_sender(caller, correspondence_id)  # 404/1001, 401/4001
-    updated = store.update_record(correspondence_id, lifecycle.purge)
+    found = load_for_sender(caller, correspondence_id)  # 404/1001, 401/4001
+    updated = request_states.update(found.keys, lambda state: lifecycle.purge(state, found.index))
     if updated is None:
         raise errors.CORRESPONDENCE_NOT_FOUND.error()
-    record = updated.document
-    if updated.outcome:  # purged before
-        if record.has_status(CorrespondenceStatus.PurgedByAltinn):
-            _release(record)  # finishes a purge whose release steps failed before
+    state, purged_before = updated
+    if purged_before:
+        if state.has_status(found.index, CorrespondenceStatus.PurgedByAltinn):
+            _release(found)  # finishes a purge whose release step failed before
         raise errors.ALREADY_PURGED.error()
     logger.info("correspondence %s purged by its sender", correspondence_id)
-    _release(record)
+    _release(found)
     return correspondence_id

@@ -33,8 +33,9 @@ from shared.core.operations import Answer, Operation
 from shared.core.statuses import HIDDEN_FROM_SENDER
 from shared.integrations import resource_registry
 from shared.models.responses import SearchResult
-from shared.models.search_query import SearchQuery, encode_token
-from shared.storage import correspondence_index as index
+from shared.models.search_query import Resume, SearchQuery, encode_token
+from shared.storage import correspondence_store as store
+from shared.storage import request_states
 
 logger = logging.getLogger(__name__)
 
@@ -74,21 +75,30 @@ def search_correspondences(caller: Caller, query: SearchQuery) -> SearchResult:
     _authorize(caller, query)
     if query.status is not None and query.status in HIDDEN_FROM_SENDER:
         return SearchResult(ids=[])  # upstream: the sender never sees these
-    criteria = index.Criteria(
+    criteria = request_states.Criteria(
         organization=caller.organization,
         resource_id=query.resource_id,
         published_after=query.from_,
         published_before=query.to,
-        after_row_key=query.after,
+        from_row_key=query.after.row_key if query.after is not None else None,
         status=query.status,
         hidden=HIDDEN_FROM_SENDER if query.status is None else frozenset(),
         senders_reference=query.senders_reference,
         idempotent_key=query.idempotent_key,
     )
-    found = index.query(criteria, query.page_size + 1)
-    page = found[: query.page_size]
-    token = encode_token(page[-1]["RowKey"]) if len(found) > query.page_size else None
-    return SearchResult(ids=[item["correspondenceId"] for item in page], continuation_token=token)
+    ids: list = []
+    for state in request_states.query(criteria):
+        row = request_states.Keys.of(state).row
+        start = query.after.index if query.after is not None and row == query.after.row_key else 0
+        # A correspondence that left its request's lifecycle was purged: the sender's search
+        # never lists it. The others have the request's status, which the query filtered on.
+        for index in state.sharing():
+            if index < start:
+                continue
+            if len(ids) == query.page_size:
+                return SearchResult(ids=ids, continuation_token=encode_token(Resume(row, index)))
+            ids.append(store.correspondence_id(state.requestKey, index))
+    return SearchResult(ids=ids)
 
 
 def next_page_url(url: str, params: Mapping[str, str], token: str) -> str:

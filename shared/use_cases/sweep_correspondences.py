@@ -13,14 +13,13 @@ keeps coming back until the scan result arrives.
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
-from itertools import islice
 
+from shared.core.capacity import capacity
 from shared.core.clock import utcnow
 from shared.core.statuses import CorrespondenceStatus
-from shared.storage import correspondence_index
-from shared.storage import correspondence_store as store
+from shared.storage import publish_queue, request_states
+from shared.storage.publish_queue import PublishMessage
 
 logger = logging.getLogger(__name__)
 
@@ -29,21 +28,12 @@ MAX_PER_RUN = 1000
 
 
 def sweep_correspondences(now: datetime | None = None) -> int:
-    """Re-queue requests with correspondences stuck in ReadyForPublish; returns how many."""
+    """Re-queue requests stuck in ReadyForPublish; returns how many."""
     now = now or utcnow()
-    entities = correspondence_index.table("background").query_entities(
-        "status eq @status and requestedPublishTime lt @cutoff",
-        parameters={"status": CorrespondenceStatus.ReadyForPublish.name, "cutoff": now - STUCK_AFTER},
-        select=["requestId"],
-    )
-    request_ids = {uuid.UUID(e["requestId"]) for e in islice(entities, MAX_PER_RUN)}
-    requeued = 0
-    for request_id in request_ids:
-        manifest = store.read_manifest(request_id)
-        if manifest is None:
-            continue
-        store.send_publish_message(store.PublishMessage.for_request(manifest), timedelta(0), profile="background")
-        requeued += 1
-    if requeued:
-        logger.warning("sweeper re-queued %d request(s) stuck in ReadyForPublish", requeued)
-    return requeued
+    with capacity.background_work():
+        stuck = request_states.stuck(CorrespondenceStatus.ReadyForPublish, now - STUCK_AFTER, MAX_PER_RUN)
+        for state in stuck:
+            publish_queue.send(PublishMessage.for_request(state), timedelta(0), profile="background")
+    if stuck:
+        logger.warning("sweeper re-queued %d request(s) stuck in ReadyForPublish", len(stuck))
+    return len(stuck)

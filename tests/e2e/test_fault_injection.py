@@ -23,16 +23,15 @@ is a failure) cycle through three operations:
 * **chunked upload**: the same 50 KiB as one ``Content-Range`` chunk; after a 503 the client
   sends the same chunk again (a chunked upload stays resumable).
 
-Then, with storage up: no 500, no timeout, every 503 with ``Retry-After``; exactly one manifest
-(``requests/*.json``) per key answered 200/409, with the id the client was given, and that
-correspondence becomes Published; no manifest for a key whose last answer was 503; a 409 only
+Then, with storage up: no 500, no timeout, every 503 with ``Retry-After``; exactly one committed
+request (its state entity) per key answered 200/409, with the id the client was given, and that
+correspondence becomes Published; no commit for a key whose last answer was 503; a 409 only
 after a 503 and naming the stored id; every key answered 200 answers 409 with the same id when
 sent again; every attachment the client holds as uploaded is Published with the right bytes.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -133,7 +132,7 @@ class Tally:
             "by operation: " + ", ".join(f"{op} {st}: {n}" for (op, st), n in sorted(self.responses.items(), key=str)),
             f"initialize keys: {len(self.keys)}, {len(retried)} retried (longest {longest:.0f} s from first to last attempt, "
             f"503 while storage was up: {dict(self.unavailable_while_up())}); final answers {dict(sorted(finals.items(), key=str))}, "
-            f"{unknown} of the final 503s said 'may have been stored'; {self.resolved_commits} requests whose manifest write "
+            f"{unknown} of the final 503s said 'may have been stored'; {self.resolved_commits} requests whose commit write "
             "failed were found committed and answered 200",
             f"uploads: {dict(sorted(uploads.items()))}; attachments abandoned after an error, by status: {dict(abandoned)}",
             f"outages (stopped, answering again; s from stream start): {[(round(a, 1), round(b, 1)) for a, b in self.outages]}",
@@ -332,15 +331,21 @@ def storage_and_host(token_issuer, tmp_path_factory):
         yield host.azurite, host, host.log
 
 
-def _manifests_by_key(connection: str) -> dict[str, list[dict[str, Any]]]:
+def _committed_by_key(connection: str) -> dict[str, list[str]]:
+    """idempotentKey -> the correspondence ids of the committed requests (state entities) with it."""
+    from azure.data.tables import TableServiceClient
+
+    from shared.core import correspondence_ids
+    from shared.storage import id_key, request_states
+
     container = BlobServiceClient.from_connection_string(connection).get_container_client("correspondences")
-    names = [blob.name for blob in container.list_blobs(name_starts_with="requests/")]
-    with ThreadPoolExecutor(8) as pool:
-        manifests = list(pool.map(lambda name: json.loads(container.download_blob(name).readall()), names))
-    found: dict[str, list[dict[str, Any]]] = {}
-    for manifest in manifests:
-        if manifest.get("idempotentKey"):
-            found.setdefault(manifest["idempotentKey"], []).append(manifest)
+    key = container.download_blob(id_key.BLOB_NAME).readall()
+    table = TableServiceClient.from_connection_string(connection).get_table_client(request_states.TABLE_NAME)
+    found: dict[str, list[str]] = {}
+    for entity in table.list_entities(select=["idempotentKey", "requestKey"]):
+        if entity.get("idempotentKey"):
+            first = correspondence_ids.encode(key, correspondence_ids.parse_request_name(entity["requestKey"]), 0)
+            found.setdefault(entity["idempotentKey"], []).append(str(first))
     return found
 
 
@@ -368,7 +373,7 @@ def test_storage_outages_under_a_stream_of_requests(storage_and_host, token_issu
         client.join(timeout=SETTLE_SECONDS + 2 * REQUEST_TIMEOUT - (time.monotonic() - started))
     hung = [c.name for c in clients if c.is_alive()]
     assert not hung, f"clients still running: {hung}\n{tally.summary()}"
-    tally.resolved_commits = log.read_text(errors="replace").count("committed although its manifest write failed")
+    tally.resolved_commits = log.read_text(errors="replace").count("committed although its commit write failed")
     summary = tally.summary()
 
     # --- every request answered: 2xx, 4xx or 503, no 500, no hang -----------------------
@@ -379,19 +384,19 @@ def test_storage_outages_under_a_stream_of_requests(storage_and_host, token_issu
     assert all(isinstance(s, int) and (200 <= s < 500 or s == 503 or s == 502) for s in statuses), summary
 
     # --- correspondences: no duplicates, nothing stored that the client was told failed ---
-    manifests = _manifests_by_key(azurite.connection_string)
+    committed = _committed_by_key(azurite.connection_string)
     accepted = [k for k in tally.keys if k.final in (200, 409)]
     refused = [k for k in tally.keys if k.final not in (200, 409)]
     assert accepted, summary
     for key in accepted:
-        stored = manifests.get(str(key.key), [])
-        assert len(stored) == 1, f"key {key.key} ({key.attempts}): {len(stored)} manifests\n{summary}"
-        assert str(stored[0]["correspondenceIds"][0]) == key.correspondence_id, f"{key}\n{summary}"
+        stored = committed.get(str(key.key), [])
+        assert len(stored) == 1, f"key {key.key} ({key.attempts}): {len(stored)} committed requests\n{summary}"
+        assert stored[0] == key.correspondence_id, f"{key}\n{summary}"
         if key.final == 409:
             assert 503 in key.attempts[:-1] or "error" in key.attempts[:-1], f"409 without an earlier failure: {key}\n{summary}"
     stored_unknown = 0
     for key in refused:
-        if str(key.key) in manifests:
+        if str(key.key) in committed:
             stored_unknown += 1
             # Only a 503 that said "it may have been stored" may hide a commit, and the key
             # then tells the client so: sent again, it answers 409 naming the correspondence.
@@ -400,7 +405,7 @@ def test_storage_outages_under_a_stream_of_requests(storage_and_host, token_issu
                 f"{host.url}{API}/correspondence", json=valid_request(idempotentKey=str(key.key)),
                 headers=headers, timeout=REQUEST_TIMEOUT,
             )
-            stored_id = str(manifests[str(key.key)][0]["correspondenceIds"][0])
+            stored_id = committed[str(key.key)][0]
             assert again.status_code == 409 and again.json().get("existingCorrespondenceId") == stored_id, f"{key}\n{summary}"
     # Retrying clients settle every key (the in-flight claims of the outages included).
     unsettled = [k for k in refused if not k.one_shot]

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
 from tests.support.app import own_app_host
+from tests.support import requests as stored
 from tests.support.functions import valid_request
 from tests.support.localhost import LocalHost
 
@@ -180,9 +180,7 @@ def test_duplicate_delivery_of_every_message_leaves_the_same_state(scan_host, to
         wait_for(lambda cid=correspondence_id: client.status(cid) == "Published", 5)
     before = [client.details(cid)["statusHistory"] for cid in ids]
     # Deliver the request's publish message again, as an at-least-once queue may.
-    blobs = BlobServiceClient.from_connection_string(scan_host.azurite.connection_string).get_container_client("correspondences")
-    record = json.loads(blobs.download_blob(f"items/{ids[0]}.json").readall())
-    message = {"requestId": record["requestId"], "count": 2, "created": record["created"], "publishAt": record["requestedPublishTime"]}
+    message = stored.stored_message(scan_host.azurite.connection_string, ids[0])
     queue = _raw_queue(scan_host, "correspondence-publish")
     for _ in range(2):
         queue.send_message(base64.b64encode(json.dumps(message).encode()).decode())
@@ -192,20 +190,23 @@ def test_duplicate_delivery_of_every_message_leaves_the_same_state(scan_host, to
 
 
 def test_message_whose_correspondence_is_corrupt_ends_in_the_poison_queue(scan_host) -> None:
+    from azure.data.tables import TableServiceClient
+
+    from shared.core import correspondence_ids
+    from shared.storage import request_states
+
     connection = scan_host.azurite.connection_string
-    request_id = uuid.uuid4()
-    correspondence_id = uuid.uuid5(request_id, "0")
-    now = datetime.now(timezone.utc).isoformat()
-    blobs = BlobServiceClient.from_connection_string(connection).get_container_client("correspondences")
-    blobs.upload_blob(f"items/{correspondence_id}.json", b"{corrupt", overwrite=True)
-    manifest = {
-        "requestId": str(request_id), "sender": "urn:altinn:organization:identifier-no:991825827", "resourceId": "ttd-corr-1",
-        "created": now, "requestedPublishTime": now, "correspondenceIds": [str(correspondence_id)],
-        "recipients": ["urn:altinn:person:identifier-no:07827199405"], "correspondence": {},
-    }
-    blobs.upload_blob(f"requests/{request_id}.json", json.dumps(manifest).encode(), overwrite=True)
-    message = {"requestId": str(request_id), "count": 1, "created": now, "publishAt": now}
+    now = datetime.now(timezone.utc)
+    request_key = correspondence_ids.request_name(correspondence_ids.new_request_key())
+    keys = request_states.Keys(request_states.partition_key("991825827", "ttd-corr-1"), request_states.row_key(now, request_key))
+    table = TableServiceClient.from_connection_string(connection).get_table_client(request_states.TABLE_NAME)
+    table.create_entity({"PartitionKey": keys.partition, "RowKey": keys.row, "requestKey": request_key,
+                         "statusHistory": "{corrupt"})
+    message = {"requestKey": request_key, "partition": keys.partition, "row": keys.row,
+               "created": now.isoformat(), "publishAt": now.isoformat()}
     _raw_queue(scan_host, "correspondence-publish").send_message(base64.b64encode(json.dumps(message).encode()).decode())
+    correspondence_id = stored.correspondence_id_of(connection, request_key)
+    request_id = request_key  # what the poisoned message names
     poison = _raw_queue(scan_host, "correspondence-publish-poison")
 
     def poisoned() -> bool:

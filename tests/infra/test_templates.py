@@ -11,7 +11,12 @@ from tests.infra import infra_checks as ic
 # Settings that shared/core/settings.py knows but the template deliberately leaves unset
 # (optional integrations: unset means "not configured"). Add a name here, with the reason,
 # or provide it in infra/modules/functionapp.bicep.
-OPTIONAL_SETTINGS_NOT_SET_BY_INFRA: dict[str, str] = {}
+OPTIONAL_SETTINGS_NOT_SET_BY_INFRA: dict[str, str] = {
+    "MAX_CONCURRENT_REQUESTS": "shared.core.capacity's default (32) is above the Flex per-instance HTTP concurrency",
+    "ADMISSION_WAIT_SECONDS": "shared.core.capacity's default (2 s) keeps a saturated answer quick",
+    "PUBLISH_CONCURRENCY": "shared.core.capacity's default (4); on Flex the publisher scales on its own instances",
+    "PUBLISH_BUSY_SPACING_MS": "shared.core.capacity's default (100 ms between publish messages while the API is busy)",
+}
 
 
 def test_checkov_parser_reads_every_bicep_file(parsed: dict[str, Any]) -> None:

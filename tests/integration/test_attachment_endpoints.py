@@ -8,7 +8,6 @@ from datetime import datetime
 import pytest
 
 from shared.storage import attachment_store
-from shared.use_cases import upload_attachment as attachments
 from tests.support import attachments as att
 from shared.core.decisions import save
 from shared.core.statuses import AttachmentStatus
@@ -51,9 +50,9 @@ def test_overview_fields(token_issuer):
 
 def test_overview_lists_linked_correspondences(token_issuer):
     attachment_id = published(token_issuer)
-    cids = [uuid.uuid4(), uuid.uuid4()]
-    att.link(uuid.UUID(attachment_id), cids)
-    assert att.overview(token_issuer, attachment_id).json()["correspondenceIds"] == [str(c) for c in cids]
+    request = att.link(uuid.UUID(attachment_id), count=2)
+    expected = [str(c) for c in att.correspondence_ids(request)]
+    assert att.overview(token_issuer, attachment_id).json()["correspondenceIds"] == expected
 
 
 def test_details_add_status_history_and_fall_back_to_file_name(token_issuer):
@@ -101,12 +100,12 @@ def test_purge_rules(token_issuer):
     assert att.purge(token_issuer, expired).json()["errorCode"] == 2018
 
     linked = published(token_issuer)
-    att.link(uuid.UUID(linked), [uuid.uuid4()])
+    att.link(uuid.UUID(linked))
     response = att.purge(token_issuer, linked)
     assert response.status == 400 and response.json()["errorCode"] == 2007
     # order: 2006 before 2018 before 2007
     both = published(token_issuer)
-    att.link(uuid.UUID(both), [uuid.uuid4()])
+    att.link(uuid.UUID(both))
     attachment_store.update(uuid.UUID(both), lambda r: r.add_status(AttachmentStatus.Expired) or save())
     assert att.purge(token_issuer, both).json()["errorCode"] == 2018
 
@@ -116,20 +115,20 @@ def test_purge_racing_with_a_link(token_issuer, monkeypatch):
     re-reads, and answers 2007; the attachment is never both purged and linked."""
     attachment_id = published(token_issuer)
     real = attachment_store.read_with_etag
-    state = {"linked": False}
+    linked = []
 
     def read_then_link(aid):
         found = real(aid)
-        if not state["linked"] and found is not None:
-            state["linked"] = True
-            att.link(aid, [uuid.uuid4()])  # lands after this read
+        if not linked and found is not None:
+            linked.append(aid)  # first, so the link's own read does not link again
+            att.link(aid)  # lands after this read
         return found
 
     monkeypatch.setattr(attachment_store, "read_with_etag", read_then_link)
     response = att.purge(token_issuer, attachment_id)
     assert response.json()["errorCode"] == 2007
     record = real(uuid.UUID(attachment_id))[0]
-    assert not record.has_status("Purged") and record.correspondenceIds
+    assert not record.has_status(AttachmentStatus.Purged) and record.is_linked()
 
 
 # --- download -------------------------------------------------------------------------------
@@ -180,24 +179,23 @@ def test_download_rules(token_issuer):
     assert att.download(token_issuer, expired).json()["errorCode"] == 2020
 
 
-def test_download_refused_once_a_linked_correspondence_was_published(token_issuer, monkeypatch):
-    from shared.storage import correspondence_store
+def test_download_refused_once_a_linked_correspondence_was_published(token_issuer):
+    from datetime import datetime, timedelta, timezone
+
+    from shared.storage import correspondence_store, publish_queue
+    from shared.use_cases.publish_correspondence import publish_correspondence
+    from tests.support.functions import call, valid_request
 
     attachment_id = published(token_issuer, b"secret")
-    draft, sent = uuid.uuid4(), uuid.uuid4()
-    att.link(uuid.UUID(attachment_id), [draft, sent])
-
-    class Record:
-        def __init__(self, statuses):
-            self.statuses = statuses
-
-        def has_status(self, status):
-            return status in self.statuses
-
-    records = {draft: (Record({"Initialized", "ReadyForPublish"}), "etag")}
-    monkeypatch.setattr(correspondence_store, "read_record", lambda cid: records.get(cid))
-    assert att.download(token_issuer, attachment_id).body == b"secret"  # linked, never published
-    records[sent] = (Record({"Initialized", "Published", "Read"}), "etag")
+    later = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    body = valid_request(existingAttachments=[attachment_id])
+    body["correspondence"]["requestedPublishTime"] = later
+    created = call("initialize_correspondence", method="POST", body=body, headers=token_issuer.authorization())
+    assert created.status == 200, created.body
+    assert att.download(token_issuer, attachment_id).body == b"secret"  # linked, not published yet
+    found = correspondence_store.read_visible(uuid.UUID(created.json()["correspondences"][0]["correspondenceId"]))
+    message = publish_queue.PublishMessage.for_request(found.state).model_dump_json().encode()
+    assert publish_correspondence(message, now=datetime.now(timezone.utc) + timedelta(days=2)) == "done"
     response = att.download(token_issuer, attachment_id)
     assert response.status == 400 and response.json()["errorCode"] == 2016
 

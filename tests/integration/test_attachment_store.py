@@ -14,7 +14,7 @@ from shared.core.documents import AttachmentStatusEvent
 from shared.core.statuses import AttachmentStatus
 from shared.rules import attachment_lifecycle
 from shared.storage import attachment_store as store
-from shared.use_cases.attachment_links import AttachmentLinks
+from shared.use_cases.attachment_links import AttachmentLinks, release
 from tests.support import attachments as att
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -24,14 +24,6 @@ def published(issuer) -> uuid.UUID:
     attachment_id = att.create(issuer)
     assert att.upload(issuer, attachment_id, b"data").status == 200
     return uuid.UUID(attachment_id)
-
-
-def link(attachment_id, correspondence_ids) -> None:
-    AttachmentLinks().link(attachment_id, correspondence_ids)
-
-
-def unlink(attachment_id, correspondence_ids) -> None:
-    AttachmentLinks().unlink(attachment_id, correspondence_ids)
 
 
 def set_scan_result(attachment_id, clean, text):
@@ -57,30 +49,49 @@ def test_current_status_is_the_latest_by_time_not_by_position(token_issuer):
     assert record.status is AttachmentStatus.Failed
 
 
-def test_link_and_unlink(token_issuer):
+def _linked(attachment_id) -> list:
+    return [(link.requestKey, link.positions()) for link in store.read(attachment_id).links]
+
+
+def test_link_unlink_and_release(token_issuer):
     attachment_id = published(token_issuer)
-    a, b = uuid.uuid4(), uuid.uuid4()
-    link(attachment_id, [a, b])
-    link(attachment_id, [a])  # idempotent
-    assert store.read(attachment_id).correspondenceIds == [a, b]
-    unlink(attachment_id, [a])
-    unlink(attachment_id, [a])
-    assert store.read(attachment_id).correspondenceIds == [b]
-    unlink(uuid.uuid4(), [a])  # unknown attachment: nothing to undo
+    a = att.unstored_request(count=3)
+    b = att.unstored_request(count=1)
+    links = AttachmentLinks()
+    links.link(attachment_id, a)
+    links.link(attachment_id, a)  # idempotent: one link per request
+    links.link(attachment_id, b)
+    assert _linked(attachment_id) == [(a.requestKey, [0, 1, 2]), (b.requestKey, [0])]
+    release(attachment_id, a.requestKey, 1)  # one correspondence of a was purged
+    release(attachment_id, a.requestKey, 1)
+    assert _linked(attachment_id) == [(a.requestKey, [0, 2]), (b.requestKey, [0])]
+    links.unlink(attachment_id, b.requestKey)  # b did not commit
+    links.unlink(attachment_id, b.requestKey)
+    assert _linked(attachment_id) == [(a.requestKey, [0, 2])]
+    links.unlink(uuid.uuid4(), b.requestKey)  # unknown attachment: nothing to undo
+    ids = att.correspondence_ids(a)
+    assert att.overview(token_issuer, str(attachment_id)).json()["correspondenceIds"] == [str(ids[0]), str(ids[2])]
+
+
+def test_a_link_is_one_entry_whatever_the_number_of_recipients(token_issuer):
+    attachment_id = published(token_issuer)
+    small = len(store.read(attachment_id).to_bytes())
+    att.link(attachment_id, count=500)
+    assert len(store.read(attachment_id).to_bytes()) - small < 300
 
 
 def test_link_requires_published_and_not_purged(token_issuer):
     initialized = uuid.UUID(att.create(token_issuer))
     with pytest.raises(errors.ProblemError) as excinfo:
-        link(initialized, [uuid.uuid4()])
+        att.link(initialized)
     assert code_of(excinfo) == 1018
     purged = published(token_issuer)
     att.purge(token_issuer, str(purged))
     with pytest.raises(errors.ProblemError) as excinfo:
-        link(purged, [uuid.uuid4()])
+        att.link(purged)
     assert code_of(excinfo) == 1018
     with pytest.raises(errors.ProblemError) as excinfo:
-        link(uuid.uuid4(), [uuid.uuid4()])
+        att.link(uuid.uuid4())
     assert code_of(excinfo) == 1007
 
 
@@ -89,33 +100,33 @@ def test_link_racing_with_purge_never_leaves_a_linked_purged_attachment(token_is
     sees Purged and raises 1018."""
     attachment_id = published(token_issuer)
     real = store.read_with_etag
-    state = {"purged": False}
+    purged = []
 
     def read_then_purge(aid):
         found = real(aid)
-        if not state["purged"]:
-            state["purged"] = True
+        if not purged:
+            purged.append(True)
             assert att.purge(token_issuer, str(aid)).status == 204
         return found
 
     monkeypatch.setattr(store, "read_with_etag", read_then_purge)
     with pytest.raises(errors.ProblemError) as excinfo:
-        link(attachment_id, [uuid.uuid4()])
+        att.link(attachment_id)
     assert code_of(excinfo) == 1018
     monkeypatch.undo()
     record = store.read(attachment_id)
-    assert record.has_status(AttachmentStatus.Purged) and record.correspondenceIds == []
+    assert record.has_status(AttachmentStatus.Purged) and record.links == []
 
 
-def test_concurrent_links_keep_every_correspondence(token_issuer):
+def test_concurrent_links_keep_every_request(token_issuer):
     attachment_id = published(token_issuer)
-    ids = [uuid.uuid4() for _ in range(8)]
-    threads = [threading.Thread(target=link, args=(attachment_id, [cid])) for cid in ids]
+    requests = [att.unstored_request() for _ in range(8)]
+    threads = [threading.Thread(target=AttachmentLinks().link, args=(attachment_id, r)) for r in requests]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(store.read(attachment_id).correspondenceIds) == sorted(ids)
+    assert sorted(key for key, _ in _linked(attachment_id)) == sorted(r.requestKey for r in requests)
 
 
 def test_scan_result_clean_publishes_an_upload_in_processing(token_issuer, monkeypatch):
@@ -130,12 +141,11 @@ def test_scan_result_clean_publishes_an_upload_in_processing(token_issuer, monke
 
 def test_scan_result_malicious_fails_even_a_published_attachment(token_issuer):
     attachment_id = published(token_issuer)
-    cid = uuid.uuid4()
-    link(attachment_id, [cid])
+    request = att.link(attachment_id)
     record = set_scan_result(attachment_id, False, "Malware scan failed: Malicious")
     assert record.status is AttachmentStatus.Failed
     assert record.current().statusText == "Malware scan failed: Malicious"
-    assert record.correspondenceIds == [cid]  # for the caller to fail them
+    assert [link.requestKey for link in record.links] == [request.requestKey]  # for the caller to fail them
 
 
 def test_scan_result_clean_does_not_revive_a_failed_or_purged_attachment(token_issuer):

@@ -1,10 +1,10 @@
 """Initialize when a write lands but its answer is lost (found by the fault-injection test).
 
 Stopping storage in mid-request can apply a write and drop its response. For the commit point
-(the manifest) that used to answer 503 for a correspondence that then got published, and a
-create retried by the SDK into its own landed write answered 500. Now: the request finds out
-(200 when the manifest is there), or says that the outcome is unknown (503 whose detail says
-so; a retry with the same key answers 409 naming the stored correspondence).
+(the request's state entity) that used to answer 503 for a correspondence that then got
+published, and a create retried by the SDK into its own landed write answered 500. Now: the
+request finds out (200 when the state is there), or says that the outcome is unknown (503 whose
+detail says so; a retry with the same key answers 409 naming the stored correspondence).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Callable, Optional
 import pytest
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import RequestsTransport
-from azure.storage.blob import BlobServiceClient
+from azure.data.tables import TableServiceClient
+
+from shared.storage import request_states
 
 from tests.support.faults import use_app_settings, use_transport
 from tests.support.functions import call, valid_request
@@ -59,31 +61,35 @@ def _initialize(token_issuer, key: str):
     )
 
 
-def _manifests_with(connection: str, key: str) -> list[str]:
-    import json
-
-    container = BlobServiceClient.from_connection_string(connection).get_container_client("correspondences")
-    found = []
-    for blob in container.list_blobs(name_starts_with="requests/"):
-        if json.loads(container.download_blob(blob.name).readall()).get("idempotentKey") == key:
-            found.append(blob.name)
-    return found
+def _commits_with(connection: str, key: str) -> list[str]:
+    """The committed requests (state entities) with this idempotentKey."""
+    table = TableServiceClient.from_connection_string(connection).get_table_client(request_states.TABLE_NAME)
+    return [e["requestKey"] for e in table.query_entities("idempotentKey eq @key", parameters={"key": key})]
 
 
 def _is_write(request, folder: str) -> bool:
     return request.method == "PUT" and f"/correspondences/{folder}/" in request.url
 
 
+def _is_commit(request) -> bool:
+    return request.method == "POST" and request.url.split("?")[0].endswith(f"/{request_states.TABLE_NAME}")
+
+
 def test_lost_answers_of_creates_retried_into_themselves_are_success(lossy_app, token_issuer) -> None:
     assert _initialize(token_issuer, str(uuid.uuid4())).status == 200  # containers and queues exist
-    for folder in ("idempotency", "items", "requests"):
+    writes = {
+        "the claim": lambda request: _is_write(request, "idempotency"),
+        "the content": lambda request: _is_write(request, "requests"),
+        "the commit": _is_commit,
+    }
+    for name, is_it in writes.items():
         key = str(uuid.uuid4())
         LossyTransport.attempts = {}
-        LossyTransport.rule = lambda request, n, f=folder: "lost" if _is_write(request, f) and n == 1 else None
+        LossyTransport.rule = lambda request, n, is_it=is_it: "lost" if is_it(request) and n == 1 else None
         response = _initialize(token_issuer, key)
         LossyTransport.rule = None
-        assert response.status == 200, (folder, response.body)
-        assert len(_manifests_with(lossy_app.connection_string, key)) == 1
+        assert response.status == 200, (name, response.body)
+        assert len(_commits_with(lossy_app.connection_string, key)) == 1
         assert _initialize(token_issuer, key).status == 409
 
 
@@ -93,7 +99,7 @@ def test_commit_that_landed_while_storage_failed_answers_200(lossy_app, token_is
     down_until = [0.0]
 
     def rule(request, n):
-        if _is_write(request, "requests") and n == 1:
+        if _is_commit(request) and n == 1:
             down_until[0] = time.monotonic() + 1.0  # the write lands, then a one-second outage
             return "lost"
         return "down" if time.monotonic() < down_until[0] else None
@@ -113,7 +119,7 @@ def test_commit_outcome_unknown_says_so_and_the_key_resolves_it(lossy_app, token
     down = [False]
 
     def rule(request, n):
-        if _is_write(request, "requests") and n == 1:
+        if _is_commit(request) and n == 1:
             down[0] = True  # the write lands, then storage stays down
             return "lost"
         return "down" if down[0] else None
@@ -126,21 +132,20 @@ def test_commit_outcome_unknown_says_so_and_the_key_resolves_it(lossy_app, token
     assert response.status == 503 and response.headers["Retry-After"]
     assert "may have been stored" in response.json()["detail"]
     assert elapsed < 5, elapsed  # still a quick answer
-    manifests = _manifests_with(lossy_app.connection_string, key)
-    assert len(manifests) == 1  # it did land
+    assert len(_commits_with(lossy_app.connection_string, key)) == 1  # it did land
     again = _initialize(token_issuer, key)
     assert again.status == 409, again.body
-    assert len(_manifests_with(lossy_app.connection_string, key)) == 1
+    assert len(_commits_with(lossy_app.connection_string, key)) == 1
 
 
-def test_manifest_write_refused_for_sure_is_an_ordinary_503(lossy_app, token_issuer) -> None:
-    """Storage never saw the manifest: the read-back finds nothing, compensation runs."""
+def test_commit_refused_for_sure_is_an_ordinary_503(lossy_app, token_issuer) -> None:
+    """Storage never saw the commit: the read-back finds nothing, compensation runs."""
     assert _initialize(token_issuer, str(uuid.uuid4())).status == 200
     key = str(uuid.uuid4())
-    LossyTransport.rule = lambda request, n: "down" if _is_write(request, "requests") else None
+    LossyTransport.rule = lambda request, n: "down" if _is_commit(request) else None
     response = _initialize(token_issuer, key)
     LossyTransport.rule = None
     assert response.status == 503
     assert "may have been stored" not in response.json()["detail"]
-    assert _manifests_with(lossy_app.connection_string, key) == []
+    assert _commits_with(lossy_app.connection_string, key) == []
     assert _initialize(token_issuer, key).status == 200  # claim released by the compensation

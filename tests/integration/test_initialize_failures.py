@@ -11,12 +11,14 @@ import uuid
 import pytest
 from azure.core.exceptions import ServiceRequestError
 from azure.core.pipeline.transport import RequestsTransport
+from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
 from shared.storage import correspondence_store as store
 from shared.use_cases import publish_correspondence as publishing
 from shared.storage import clients as storage_clients
+from shared.storage import request_states
 from tests.support.faults import use_app_settings, use_transport
 from tests.support.functions import call, valid_request
 
@@ -42,8 +44,6 @@ def flaky_app(fresh_storage_clients, private_azurite, token_issuer, monkeypatch:
     from datetime import timedelta
 
     monkeypatch.setattr(store, "CLAIM_GRACE", timedelta(seconds=2))
-    # Messages visible at once, so the test can drain the queue without waiting.
-    monkeypatch.setattr(store, "FIRST_DELIVERY_DELAY", timedelta(0))
     # Re-scheduled messages (not yet committed) must not come straight back in the drain loop.
     monkeypatch.setattr(publishing, "UNCOMMITTED_RETRY", timedelta(seconds=30))
     FlakyTransport.healthy = None
@@ -54,6 +54,11 @@ def flaky_app(fresh_storage_clients, private_azurite, token_issuer, monkeypatch:
 def _blob_names(connection: str, prefix: str) -> set[str]:
     container = BlobServiceClient.from_connection_string(connection).get_container_client("correspondences")
     return {b.name for b in container.list_blobs(name_starts_with=prefix)}
+
+
+def _committed(connection: str) -> set[str]:
+    table = TableServiceClient.from_connection_string(connection).get_table_client(request_states.TABLE_NAME)
+    return {e["requestKey"] for e in table.list_entities(select=["requestKey"])}
 
 
 def _drain_and_publish(connection: str, after: float) -> list[str]:
@@ -82,12 +87,13 @@ def test_outage_at_each_storage_step_is_all_or_nothing(flaky_app, token_issuer) 
     assert _initialize(token_issuer, valid_request()).status == 200  # creates containers and queues
     _drain_and_publish(connection, after=0)
 
-    # With a key the request makes 5 calls: read claim, create claim, send message, write the
-    # record, write the manifest. Let the outage start before each of them in turn.
+    # With a key the request makes 5 calls, for 1 recipient as for 500: read claim, create
+    # claim, send message, write the content, create the state (the commit). Let the outage
+    # start before each of them in turn.
     for healthy in range(5):
         key = str(uuid.uuid4())
-        items_before = _blob_names(connection, "items/")
-        requests_before = _blob_names(connection, "requests/")
+        contents_before = _blob_names(connection, "requests/")
+        committed_before = _committed(connection)
         FlakyTransport.calls = 0
         FlakyTransport.healthy = healthy
         started = time.monotonic()
@@ -97,12 +103,12 @@ def test_outage_at_each_storage_step_is_all_or_nothing(flaky_app, token_issuer) 
         assert failed.status == 503, (healthy, failed.body)
         assert failed.headers["Retry-After"]
         assert elapsed < 5, elapsed
-        assert _blob_names(connection, "requests/") == requests_before  # nothing committed
+        assert _committed(connection) == committed_before  # nothing committed
 
         # The publisher finishes what the outage left: no publication, no leftovers.
         outcomes = _drain_and_publish(connection, after=store.ABORT_AFTER.total_seconds() + 1)
         assert "done" not in outcomes, outcomes
-        assert _blob_names(connection, "items/") == items_before, healthy
+        assert _blob_names(connection, "requests/") == contents_before, healthy
 
         # The client retries with the same key (after Retry-After): one correspondence, then 409.
         time.sleep(2)
@@ -110,7 +116,7 @@ def test_outage_at_each_storage_step_is_all_or_nothing(flaky_app, token_issuer) 
         assert retried.status == 200, (healthy, retried.body)
         again = _initialize(token_issuer, valid_request(idempotentKey=key))
         assert again.status == 409 and again.json()["errorCode"] == 1034
-        assert len(_blob_names(connection, "requests/") - requests_before) == 1
+        assert len(_committed(connection) - committed_before) == 1
         assert _drain_and_publish(connection, after=0) == ["done"]
 
 
@@ -119,13 +125,10 @@ def test_single_transient_failure_is_compensated_at_once(flaky_app, token_issuer
     connection = flaky_app.connection_string
     assert _initialize(token_issuer, valid_request()).status == 200
     _drain_and_publish(connection, after=0)
-    items_before = _blob_names(connection, "items/")
+    contents_before = _blob_names(connection, "requests/")
 
-    class OneFailure(FlakyTransport):
-        pass
-
-    # Fail the manifest write (call 4 without a key: claim-less request = message, record,
-    # manifest) for all three attempts of the fail-fast retry policy, then heal.
+    # Fail the commit (call 3 without a key: message, content, state) for all three attempts
+    # of the fail-fast retry policy, then heal.
     FlakyTransport.calls = 0
     original_send = FlakyTransport.send
 
@@ -141,5 +144,5 @@ def test_single_transient_failure_is_compensated_at_once(flaky_app, token_issuer
     finally:
         FlakyTransport.send = original_send
     assert failed.status == 503
-    assert _blob_names(connection, "items/") == items_before  # record deleted by compensation
+    assert _blob_names(connection, "requests/") == contents_before  # content deleted by compensation
     assert _drain_and_publish(connection, after=0) == []  # message deleted by compensation

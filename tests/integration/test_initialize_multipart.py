@@ -12,9 +12,10 @@ import pytest
 from urllib3.filepost import encode_multipart_formdata
 
 from shared.storage import attachment_store
-from shared.use_cases import upload_attachment as attachments
 from shared.use_cases import publish_correspondence as publishing
 from shared.storage import correspondence_store as store
+from tests.support import attachments as att
+from tests.support import requests
 from tests.support.functions import call, valid_request
 from shared.storage import blocks
 from shared.use_cases import initialize_correspondence_upload
@@ -118,14 +119,15 @@ def test_two_files_become_published_attachments_of_every_correspondence(token_is
     ]
     ids = result["attachmentIds"]
     assert len(ids) == 2
-    correspondence_ids = {uuid.UUID(c["correspondenceId"]) for c in result["correspondences"]}
+    correspondence_ids = [c["correspondenceId"] for c in result["correspondences"]]
     for attachment_id, (name, data) in zip(ids, [("one.txt", one), ("two.pdf", two)]):
         record = attachment_store.read(uuid.UUID(attachment_id))
         assert record.fileName == name and record.resourceId == "ttd-corr-1"
         assert record.sender == "urn:altinn:organization:identifier-no:991825827"
         assert [e.status for e in record.statusHistory] == ["Initialized", "UploadProcessing", "Published"]
         assert record.checksum == md5(data) and record.size == len(data)
-        assert set(record.correspondenceIds) == correspondence_ids
+        assert len(record.links) == 1  # one link for the request, whatever its recipients
+        assert att.overview(token_issuer, attachment_id).json()["correspondenceIds"] == correspondence_ids
         blob = blocks.blob_client(record.id).download_blob().readall()
         assert blob == data
     assert attachment_store.read(uuid.UUID(ids[0])).displayName == "One"
@@ -188,8 +190,7 @@ def test_form_binding_is_case_insensitive_and_converts_strings(token_issuer) -> 
         "urn:altinn:person:identifier-no:26818099001",
         "urn:altinn:organization:identifier-no:991825827",
     ]
-    record, manifest, _ = store.read_visible(uuid.UUID(result["correspondences"][0]["correspondenceId"]))
-    shared = manifest.correspondence
+    shared = requests.visible(result["correspondences"][0]["correspondenceId"]).content.correspondence
     assert shared["resourceId"] == "ttd-corr-1" and shared["sendersReference"] == "ref"
     assert shared["content"]["language"] == "EN" and shared["content"]["messageSummary"] is None
     assert shared["propertyList"] == {"Key One": "v1", "k2": "v2"}
@@ -378,12 +379,10 @@ def test_status_is_initialized_while_a_scan_is_pending(token_issuer, monkeypatch
     assert [c["status"] for c in result["correspondences"]] == ["Initialized"]
     attachment = attachment_store.read(uuid.UUID(result["attachmentIds"][0]))
     assert attachment.status == "UploadProcessing"
-    assert attachment.correspondenceIds == [uuid.UUID(result["correspondences"][0]["correspondenceId"])]
-    record, _manifest, _ = store.read_visible(attachment.correspondenceIds[0])
-    assert [e.status for e in record.statusHistory] == ["Initialized"]
-    message = store.PublishMessage(
-        requestId=record.requestId, count=1, created=record.created, publishAt=record.requestedPublishTime
-    ).model_dump_json().encode()
+    correspondence_id = result["correspondences"][0]["correspondenceId"]
+    assert att.overview(token_issuer, str(attachment.id)).json()["correspondenceIds"] == [correspondence_id]
+    assert requests.statuses(correspondence_id) == ["Initialized"]
+    message = requests.message_for(correspondence_id)
     assert publishing.publish_correspondence(message) == "waiting"  # for the scan
     event = {
         "eventType": "Microsoft.Security.MalwareScanningResult",
@@ -394,8 +393,7 @@ def test_status_is_initialized_while_a_scan_is_pending(token_issuer, monkeypatch
                 headers={"Content-Type": "application/json"})
     assert scan.status == 200, scan.body
     assert publishing.publish_correspondence(message) == "done"
-    record, _manifest, _ = store.read_visible(record.id)
-    assert [e.status for e in record.statusHistory] == ["Initialized", "ReadyForPublish", "Published"]
+    assert requests.statuses(correspondence_id) == ["Initialized", "ReadyForPublish", "Published"]
 
 
 def test_a_failed_upload_leaves_stored_files_but_no_correspondence(token_issuer, stored, monkeypatch) -> None:

@@ -17,6 +17,7 @@ from azure.storage.queue import QueueClient
 from shared.storage import correspondence_store as store
 from shared.use_cases import publish_correspondence as publishing
 from shared.storage import clients as storage_clients
+from tests.support import requests
 from tests.support.functions import call, valid_request
 
 
@@ -73,14 +74,14 @@ def test_unknown_and_foreign_correspondences(app_env, token_issuer) -> None:
     assert foreign.status == 401 and foreign.json()["errorCode"] == 4001
 
 
-def _receive_for(request_id: uuid.UUID, timeout: float = 6.0) -> bytes:
+def _receive_for(request_key: str, timeout: float = 6.0) -> bytes:
     """Receive as the Functions host does: the raw message text, base64-decoded."""
     queue = QueueClient.from_connection_string(os.environ["CorrespondenceStorage"], storage_clients.PUBLISH_QUEUE)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for message in queue.receive_messages(messages_per_page=32, visibility_timeout=30):
             body = base64.b64decode(message.content, validate=True)
-            if json.loads(body)["requestId"] == str(request_id):
+            if json.loads(body)["requestKey"] == request_key:
                 return body
         time.sleep(0.2)
     raise AssertionError("publish message not found")
@@ -89,18 +90,18 @@ def _receive_for(request_id: uuid.UUID, timeout: float = 6.0) -> bytes:
 def test_one_message_per_request_in_queue_trigger_format(app_env, token_issuer) -> None:
     recipients = ["07827199405", "26818099001", "08900499559"]
     result = initialize(token_issuer, valid_request(recipients=recipients)).json()
-    record, _ = store.read_record(uuid.UUID(result["correspondences"][0]["correspondenceId"]))
-    message = store.decode_message(_receive_for(record.requestId))
-    assert message.count == 3
-    assert message.correspondence_ids() == [uuid.UUID(c["correspondenceId"]) for c in result["correspondences"]]
+    found = requests.visible(result["correspondences"][0]["correspondenceId"])
+    message = requests.decode(_receive_for(found.state.requestKey))
+    assert message.keys == found.keys
+    assert store.correspondence_ids_of(found.state) == [uuid.UUID(c["correspondenceId"]) for c in result["correspondences"]]
 
 
 def test_publish_time_sets_the_visibility_delay(app_env, token_issuer) -> None:
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     result = initialize(token_issuer, valid_request(correspondence__requestedPublishTime=later)).json()
-    record, _ = store.read_record(uuid.UUID(result["correspondences"][0]["correspondenceId"]))
+    found = requests.visible(result["correspondences"][0]["correspondenceId"])
     with pytest.raises(AssertionError):
-        _receive_for(record.requestId, timeout=3.0)  # invisible until its publish time
+        _receive_for(found.state.requestKey, timeout=3.0)  # invisible until its publish time
 
 
 def test_fifty_concurrent_identical_requests_give_exactly_one_200(app_env, token_issuer) -> None:
@@ -133,14 +134,12 @@ def test_failed_validation_does_not_consume_the_key(app_env, token_issuer) -> No
 def test_publisher_publishes_due_requests_and_ignores_duplicates(app_env, token_issuer) -> None:
     result = initialize(token_issuer, valid_request(recipients=["07827199405", "26818099001"])).json()
     ids = [uuid.UUID(c["correspondenceId"]) for c in result["correspondences"]]
-    record, _ = store.read_record(ids[0])
-    body = store.PublishMessage(requestId=record.requestId, count=2, created=record.created, publishAt=record.requestedPublishTime)
-    raw = body.model_dump_json().encode()
+    raw = requests.message_for(ids[0])
     assert publishing.publish_correspondence(raw) == "done"
-    histories = [[e.status for e in store.read_record(i)[0].statusHistory] for i in ids]
+    histories = [requests.statuses(i) for i in ids]
     assert histories == [["Initialized", "ReadyForPublish", "Published"]] * 2
     assert publishing.publish_correspondence(raw) == "done"  # a duplicate delivery changes nothing
-    assert [[e.status for e in store.read_record(i)[0].statusHistory] for i in ids] == histories
+    assert [requests.statuses(i) for i in ids] == histories
     assert get_overview(token_issuer, ids[0]).json()["status"] == "Published"
 
 
@@ -158,9 +157,9 @@ def test_more_than_100_existing_attachments_are_refused_without_lookups(app_env,
 def test_another_organisations_resource_is_401_4001_and_stores_nothing(app_env, token_issuer) -> None:
     from tests.support.functions import OTHER_ORG_RESOURCE
 
-    before = set(store.container().list_blob_names(name_starts_with="items/"))
+    before = requests.stored_request_keys()
     body = valid_request()
     body["correspondence"]["resourceId"] = OTHER_ORG_RESOURCE
     response = initialize(token_issuer, body)
     assert response.status == 401 and response.json()["errorCode"] == 4001
-    assert set(store.container().list_blob_names(name_starts_with="items/")) == before
+    assert requests.stored_request_keys() == before

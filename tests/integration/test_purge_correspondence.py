@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 from shared.storage import attachment_store
 from shared.use_cases import publish_correspondence as publishing
-from shared.storage import correspondence_store as store
+from shared.core.documents import AttachmentLink
 from tests.support import attachments as attachment_api
+from tests.support import requests
 from tests.support.functions import call, valid_request
 
 
@@ -54,17 +55,8 @@ def later(hours: float = 1) -> str:
     return (datetime.now(timezone.utc) + timedelta(hours=hours)).isoformat()
 
 
-def message_for(correspondence_id: str) -> bytes:
-    record, _ = store.read_record(uuid.UUID(correspondence_id))
-    manifest = store.read_manifest(record.requestId)
-    message = store.PublishMessage(
-        requestId=record.requestId, count=len(manifest.correspondenceIds), created=record.created, publishAt=record.requestedPublishTime
-    )
-    return message.model_dump_json().encode()
-
-
-def statuses(correspondence_id: str) -> list[str]:
-    return [e.status for e in store.read_record(uuid.UUID(correspondence_id))[0].statusHistory]
+message_for = requests.message_for
+statuses = requests.statuses
 
 
 def test_purge_before_publication(app_env, token_issuer) -> None:
@@ -83,7 +75,8 @@ def test_purge_before_publication(app_env, token_issuer) -> None:
     due = message_for(created)
     assert publishing.publish_correspondence(due, now=datetime.now(timezone.utc) + timedelta(hours=2)) == "done"
     assert statuses(created) == ["Initialized", "ReadyForPublish", "PurgedByAltinn"]
-    assert store.read_record(uuid.UUID(created))[0].published is None
+    found = requests.visible(created)
+    assert found.state.published(found.index) is None
 
 
 def test_purge_twice_is_1014(app_env, token_issuer) -> None:
@@ -104,7 +97,9 @@ def test_purge_after_publication_is_1013(app_env, token_issuer) -> None:
 
 def test_failed_correspondence_can_be_purged(app_env, token_issuer) -> None:
     [created] = initialize(token_issuer, valid_request(correspondence__requestedPublishTime=later()))
-    publishing.fail_correspondences([uuid.UUID(created)], "Attachment x failed its malware scan")
+    found = requests.visible(created)
+    link = AttachmentLink(requestKey=found.state.requestKey, partition=found.keys.partition, row=found.keys.row, count=1)
+    publishing.fail_correspondences([link], "Attachment x failed its malware scan")
     assert purge(token_issuer, created).status == 200
     assert statuses(created)[-2:] == ["Failed", "PurgedByAltinn"]
 
@@ -126,10 +121,11 @@ def test_purge_releases_attachment_links(app_env, token_issuer) -> None:
     [created] = initialize(
         token_issuer, valid_request(existingAttachments=[attachment_id], correspondence__requestedPublishTime=later())
     )
-    record = attachment_store.read(uuid.UUID(attachment_id))
-    assert uuid.UUID(created) in record.correspondenceIds
+    assert attachment_store.read(uuid.UUID(attachment_id)).is_linked()
+    assert attachment_api.overview(token_issuer, attachment_id).json()["correspondenceIds"] == [created]
     assert purge(token_issuer, created).status == 200
-    assert attachment_store.read(uuid.UUID(attachment_id)).correspondenceIds == []
+    assert not attachment_store.read(uuid.UUID(attachment_id)).is_linked()
+    assert attachment_api.overview(token_issuer, attachment_id).json()["correspondenceIds"] == []
     # No longer linked: the sender may now purge the attachment itself.
     assert attachment_api.purge(token_issuer, attachment_id).status == 204
 
@@ -149,3 +145,26 @@ def test_purge_racing_the_publisher_has_exactly_one_winner(app_env, token_issuer
             assert response.status == 200
         else:
             assert response.status == 400 and response.json()["errorCode"] == 1013
+
+
+def test_purging_one_correspondence_of_a_500_recipient_request_leaves_the_others(app_env, token_issuer) -> None:
+    """The purged one leaves its request's shared lifecycle; the other 499 are published when
+    the time comes, and the search lists exactly them."""
+    from tests.support.builders import many_recipients
+
+    ref = f"bulk-{uuid.uuid4()}"
+    attachment_id = attachment_api.create(token_issuer)
+    assert attachment_api.upload(token_issuer, attachment_id, b"letter").status == 200
+    ids = initialize(token_issuer, valid_request(
+        recipients=many_recipients(500), existingAttachments=[attachment_id],
+        correspondence__sendersReference=ref, correspondence__requestedPublishTime=later(),
+    ))
+    assert purge(token_issuer, ids[137]).status == 200
+    assert statuses(ids[137]) == ["Initialized", "ReadyForPublish", "PurgedByAltinn"]
+    assert publishing.publish_correspondence(message_for(ids[0]), now=datetime.now(timezone.utc) + timedelta(hours=2)) == "done"
+    assert statuses(ids[136]) == statuses(ids[138]) == ["Initialized", "ReadyForPublish", "Published"]
+    assert statuses(ids[137]) == ["Initialized", "ReadyForPublish", "PurgedByAltinn"]
+    assert details(token_issuer, ids[137])["status"] == "PurgedByAltinn"
+    assert sorted(search_ids(token_issuer, sendersReference=ref)) == sorted(ids[:137] + ids[138:])
+    linked = attachment_api.overview(token_issuer, attachment_id).json()["correspondenceIds"]
+    assert linked == ids[:137] + ids[138:]

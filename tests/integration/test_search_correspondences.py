@@ -1,5 +1,5 @@
-"""Search as the sender against real Azurite (blob + table): filters, ordering, paging,
-organisation scoping and the publisher's repair of the listing index.
+"""Search as the sender against real Azurite (blob + table): filters, ordering, paging across
+and within requests, organisation scoping, and a listing that is the state itself.
 
 Every test tags its correspondences with its own ``sendersReference`` (or resource), so the
 shared Azurite of the session may hold anything else.
@@ -13,9 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared.storage import correspondence_index
-from shared.use_cases import publish_correspondence as publishing
-from shared.storage import correspondence_store as store
+from tests.support import requests
 from tests.support.builders import baseline_request
 from tests.support.functions import call, valid_request
 
@@ -55,12 +53,7 @@ def create_at(token_issuer, reference: str, when: datetime, **overrides) -> str:
 
 
 def publish(correspondence_id: str) -> str:
-    record, _ = store.read_record(uuid.UUID(correspondence_id))
-    manifest = store.read_manifest(record.requestId)
-    message = store.PublishMessage(
-        requestId=record.requestId, count=len(manifest.correspondenceIds), created=record.created, publishAt=record.requestedPublishTime
-    )
-    return publishing.publish_correspondence(message.model_dump_json().encode())
+    return requests.publish(correspondence_id)
 
 
 def purge(token_issuer, correspondence_id: str, **token_args):
@@ -136,7 +129,7 @@ def test_idempotent_key_finds_its_correspondence(app_env, token_issuer) -> None:
 
 def test_paging_with_continuation_token_and_link_header(app_env, token_issuer) -> None:
     ref = f"paging-{uuid.uuid4()}"
-    # One request of 230 recipients: three entity batch transactions (at most 100 each).
+    # One request of 230 recipients (one listing entry): its pages end and resume inside it.
     recipients = [f"0192:{310000000 + n}" for n in range(230)]
     body = valid_request(recipients=recipients, correspondence__sendersReference=ref,
                          correspondence__requestedPublishTime=at(1).isoformat())
@@ -228,61 +221,26 @@ def test_urn_prefixed_resource_id(app_env, token_issuer) -> None:
     assert ids(token_issuer, resourceId=f"urn:altinn:resource:{ORG_RESOURCE}", sendersReference=ref) == [created]
 
 
-def _delete_entries(correspondence_ids: list[str]) -> None:
-    client = correspondence_index.table("background")
-    for cid in correspondence_ids:
-        record, _ = store.read_record(uuid.UUID(cid))
-        value = correspondence_index.entity(record)
-        client.delete_entity(value["PartitionKey"], value["RowKey"])
+def test_the_listing_is_the_state_at_once(app_env, token_issuer) -> None:
+    """No index to repair: publishing and purging are seen by the next search."""
+    ref = f"state-{uuid.uuid4()}"
+    due, waiting = create_at(token_issuer, ref, at(-0.01)), create_at(token_issuer, ref, at(3))
+    assert ids(token_issuer, sendersReference=ref, status="ReadyForPublish") == [waiting, due]
+    assert publish(due) == "done"
+    assert ids(token_issuer, sendersReference=ref, status="Published") == [due]
+    assert purge(token_issuer, waiting).status == 200
+    assert ids(token_issuer, sendersReference=ref) == [due]
 
 
-def test_publisher_repairs_a_missing_index_for_a_not_yet_due_request(app_env, token_issuer) -> None:
-    ref = f"repair-{uuid.uuid4()}"
-    created = initialize(
-        token_issuer,
-        valid_request(recipients=["07827199405", "26818099001"], correspondence__sendersReference=ref,
-                      correspondence__requestedPublishTime=at(5).isoformat()),
-    )
-    _delete_entries(created)  # as if the index write after the commit had failed
-    assert ids(token_issuer, sendersReference=ref) == []
-    assert publish(created[0]) == "not-due"  # the first delivery, 2 s after the commit
-    assert sorted(ids(token_issuer, sendersReference=ref)) == sorted(created)
-    assert publish(created[0]) == "not-due"  # nothing missing: nothing written
-    assert ids(token_issuer, sendersReference=ref, status="ReadyForPublish") == sorted(created)
-
-
-def test_publisher_repairs_a_missing_index_when_publishing(app_env, token_issuer) -> None:
-    ref = f"repair-due-{uuid.uuid4()}"
-    created = create_at(token_issuer, ref, at(-0.01))
-    _delete_entries([created])
-    assert publish(created) == "done"
-    assert ids(token_issuer, sendersReference=ref, status="Published") == [created]
-
-
-def test_index_failure_after_commit_does_not_fail_initialize(app_env, token_issuer, monkeypatch) -> None:
-    ref = f"index-down-{uuid.uuid4()}"
-
-    def broken(profile="request"):
-        raise ConnectionError("table service unreachable")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(correspondence_index, "table", broken)
-        created = create_at(token_issuer, ref, at(3))  # 200 although the index write failed
-    assert ids(token_issuer, sendersReference=ref) == []
-    assert publish(created) == "not-due"
-    assert ids(token_issuer, sendersReference=ref) == [created]
-
-
-def test_index_never_moves_back_to_an_older_status(app_env, token_issuer) -> None:
-    ref = f"versions-{uuid.uuid4()}"
-    created = create_at(token_issuer, ref, at(-0.01))
-    record, _ = store.read_record(uuid.UUID(created))
-    stale = record.model_copy(deep=True)
-    assert publish(created) == "done"
-    # Initialize's first write arriving after the publisher's: ignored (lower statusVersion).
-    assert correspondence_index.set_status(stale)
-    assert ids(token_issuer, sendersReference=ref, status="Published") == [created]
-    assert ids(token_issuer, sendersReference=ref, status="ReadyForPublish") == []
+def test_one_correspondence_of_a_request_purged_is_left_out_of_its_page(app_env, token_issuer) -> None:
+    ref = f"diverged-{uuid.uuid4()}"
+    created = initialize(token_issuer, valid_request(recipients=[f"0192:{310000000 + n}" for n in range(5)],
+                                                     correspondence__sendersReference=ref,
+                                                     correspondence__requestedPublishTime=at(1).isoformat()))
+    assert purge(token_issuer, created[2]).status == 200
+    first = search(token_issuer, sendersReference=ref, pageSize=2).json()
+    second = search(token_issuer, sendersReference=ref, pageSize=2, continuationToken=first["continuationToken"]).json()
+    assert first["ids"] == created[:2] and second["ids"] == created[3:] and second["continuationToken"] is None
 
 
 @pytest.mark.parametrize("value", ["2030-01-01", "2030-01-01T00:00:00Z", "2030-01-01T00:00:00"])

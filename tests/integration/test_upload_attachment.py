@@ -8,9 +8,9 @@ import uuid
 import pytest
 
 from shared.storage import attachment_store
-from shared.use_cases import upload_attachment as attachments
 from tests.support import attachments as att
 from shared.core.decisions import save
+from shared.core.documents import AttachmentLink
 from shared.core.statuses import AttachmentStatus
 from shared.storage import blocks
 
@@ -117,13 +117,13 @@ def test_second_upload_is_2005(token_issuer):
 def test_linked_attachment_is_2003_and_2005_comes_first(token_issuer):
     attachment_id = att.create(token_issuer)
     att.upload(token_issuer, attachment_id, b"one")
-    att.link(uuid.UUID(attachment_id), [uuid.uuid4()])
+    att.link(uuid.UUID(attachment_id))
     assert att.upload(token_issuer, attachment_id, b"two").json()["errorCode"] == 2005
     # 2003 alone: a record linked without an upload (only reachable by crafting the record)
     fresh = att.create(token_issuer)
 
     def link(record):
-        record.correspondenceIds.append(uuid.uuid4())
+        record.links.append(AttachmentLink(requestKey="0" * 28, partition="p", row="r", count=1))
         return save()
 
     attachment_store.update(uuid.UUID(fresh), link)

@@ -231,11 +231,40 @@ def reset_peak_memory(pid: int) -> None:
 
 
 # --- the correspondence code's operations on an attachment, in-process (Azurite) --------------
-def link(attachment_id: uuid.UUID, correspondence_ids: list[uuid.UUID]) -> None:
-    """Link as initialize does (1018 unless Published, 1007 when unknown)."""
+def unstored_request(count: int = 1, resource: str = RESOURCE, org: str = "991825827"):
+    """A request's state as initialize builds it, for linking: never stored, so it is not
+    committed (what its correspondences do is up to the test)."""
+    from shared.core import correspondence_ids
+    from shared.core.clock import utcnow
+    from shared.core.documents import RequestState
+    from shared.core.identifiers import sender_urn
+
+    now = utcnow()
+    return RequestState(
+        requestKey=correspondence_ids.request_name(correspondence_ids.new_request_key()),
+        sender=sender_urn(org),
+        resourceId=resource,
+        created=now,
+        requestedPublishTime=now,
+        sendersReference="linked-by-a-test",
+        count=count,
+    )
+
+
+def link(attachment_id: uuid.UUID, count: int = 1):
+    """Link as initialize does (1018 unless Published, 1007 when unknown), for a request of
+    ``count`` correspondences; returns that request's state."""
     from shared.use_cases.attachment_links import AttachmentLinks
 
-    AttachmentLinks().link(attachment_id, correspondence_ids)
+    state = unstored_request(count)
+    AttachmentLinks().link(attachment_id, state)
+    return state
+
+
+def correspondence_ids(state) -> list[uuid.UUID]:
+    from shared.storage import correspondence_store
+
+    return correspondence_store.correspondence_ids_of(state)
 
 
 def apply_scan_result(attachment_id: uuid.UUID, clean: bool, text: str):

@@ -84,3 +84,8 @@ def notification(**fields: Any) -> dict[str, Any]:
     }
     result.update(fields)
     return result
+
+
+def many_recipients(count: int) -> list[str]:
+    """``count`` distinct organisation recipients (organisation numbers have no check digit)."""
+    return [f"urn:altinn:organization:identifier-no:{310_000_000 + index}" for index in range(count)]

@@ -8,10 +8,11 @@ the helpers in tests/support/faults.py call it after they change settings or tra
 from __future__ import annotations
 
 from shared.storage import clients as storage_clients
-from shared.storage import correspondence_index
+from shared.storage import id_key, request_states
 
 
 def reset_storage_clients() -> None:
-    """The blob, queue and table service clients, and the index's table clients."""
+    """The blob, queue and table service clients, the request table's clients and the id key."""
     storage_clients.reset_clients()
-    correspondence_index.reset_clients()
+    request_states.reset_clients()
+    id_key.reset()

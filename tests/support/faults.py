@@ -17,14 +17,15 @@ def use_app_settings(monkeypatch: pytest.MonkeyPatch, token_issuer, connection: 
 
 
 def use_transport(monkeypatch: pytest.MonkeyPatch, transport_cls) -> None:
-    """Blob and queue clients built from now on send through ``transport_cls`` (a
+    """Blob, queue and table clients built from now on send through ``transport_cls`` (a
     ``RequestsTransport`` subclass), keeping the pooled session of the real options."""
-    original = storage_clients._client_options
+    for name in ("_client_options", "_table_options"):
+        original = getattr(storage_clients, name)
 
-    def options(profile):
-        values = original(profile)
-        values["transport"] = transport_cls(session=values["transport"].session, session_owner=False, connection_timeout=2)
-        return values
+        def options(profile, original=original):
+            values = original(profile)
+            values["transport"] = transport_cls(session=values["transport"].session, session_owner=False, connection_timeout=2)
+            return values
 
-    monkeypatch.setattr(storage_clients, "_client_options", options)
-    storage_clients.reset_clients()
+        monkeypatch.setattr(storage_clients, name, options)
+    reset_storage_clients()

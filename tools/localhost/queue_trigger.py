@@ -3,6 +3,9 @@
 Mirrors the Functions queue extension: messages are base64 unless host.json says
 ``messageEncoding: none``; a failed message becomes visible again after
 ``visibilityTimeout``; after ``maxDequeueCount`` attempts it moves to ``<queue>-poison``.
+Concurrency as the extension bounds it: up to ``batchSize`` messages are fetched at once, and a
+new batch only when no more than ``newBatchThreshold`` (default ``batchSize / 2``) are still
+running, so at most ``batchSize + newBatchThreshold`` run per function.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class QueueListener:
         self.queue_name = resolve(function.trigger["queueName"]).lower()
         self.connection = function.trigger.get("connection")
         self.batch_size = min(int(queues.get("batchSize", 16)), 32)
+        self.new_batch_threshold = int(queues.get("newBatchThreshold", self.batch_size // 2))
         self.max_dequeue = int(queues.get("maxDequeueCount", 5))
         self.retry_visibility = int(timespan_seconds(queues.get("visibilityTimeout"), 0))
         self.max_poll = timespan_seconds(queues.get("maxPollingInterval"), 60)
@@ -44,7 +48,11 @@ class QueueListener:
         loop = asyncio.get_running_loop()
         delay = 0.1
         created = False
+        running: set[asyncio.Task] = set()
         while not stop.is_set():
+            if len(running) > self.new_batch_threshold:
+                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                continue
             try:
                 if not created:
                     await loop.run_in_executor(self.executor, self._create_queue)
@@ -54,15 +62,20 @@ class QueueListener:
                 logger.warning("%s: cannot poll %s (%s)", self.function.name, self.queue_name, type(exc).__name__)
                 messages = []
                 delay = self.max_poll
+            for message in messages:
+                task = asyncio.create_task(self._process(message))
+                running.add(task)
+                task.add_done_callback(running.discard)
             if messages:
                 delay = 0.1
-                await asyncio.gather(*(self._process(m) for m in messages))
                 continue
             try:
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             except asyncio.TimeoutError:
                 pass
             delay = min(delay * 2, self.max_poll)
+        for task in running:
+            task.cancel()
 
     def _create_queue(self) -> None:
         try:
