@@ -9,6 +9,9 @@ operator changing an app setting, never fights a stale copy.
 from __future__ import annotations
 
 import os
+from typing import Callable, TypeVar
+
+N = TypeVar("N", int, float)
 
 # Storage
 AZURE_WEBJOBS_STORAGE = "AzureWebJobsStorage"
@@ -65,24 +68,22 @@ def required(name: str) -> str:
     return value
 
 
-def get_int(name: str, default: int) -> int:
+def _number(name: str, default: N, kind: Callable[[str], N], what: str) -> N:
     value = get(name)
     if value is None:
         return default
     try:
-        return int(value)
+        return kind(value)
     except ValueError as exc:
-        raise ValueError(f"App setting {name} must be an integer") from exc
+        raise ValueError(f"App setting {name} must be {what}") from exc
+
+
+def get_int(name: str, default: int) -> int:
+    return _number(name, default, int, "an integer")
 
 
 def get_float(name: str, default: float) -> float:
-    value = get(name)
-    if value is None:
-        return default
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise ValueError(f"App setting {name} must be a number") from exc
+    return _number(name, default, float, "a number")
 
 
 def is_development() -> bool:
