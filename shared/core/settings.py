@@ -100,8 +100,6 @@ def is_development() -> bool:
     return (get(AZURE_FUNCTIONS_ENVIRONMENT, "Production") or "").lower() == "development"
 
 
-LOCAL_PUBLIC_BASE_URL = "http://localhost:7071"
-
 
 def public_base_url() -> str:
     """Where clients reach this API, without a trailing slash: ``PUBLIC_BASE_URL``, else the
@@ -111,7 +109,7 @@ def public_base_url() -> str:
     if value is None:
         host = get(WEBSITE_HOSTNAME)
         if host is None:
-            return LOCAL_PUBLIC_BASE_URL
+            return "http://localhost:7071"  # make run, tools/serve's default port
         local = host.split(":", 1)[0].lower() in ("localhost", "127.0.0.1")
         value = f"{'http' if local else 'https'}://{host}"
     parts = urlsplit(value)

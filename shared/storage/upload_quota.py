@@ -11,13 +11,17 @@ this module only reads and writes. A document is created on first use (``If-None
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
 from shared.core.documents import UploadQuota
+from shared.core.errors import ServiceUnavailable
 from shared.storage import clients, optimistic
+
+logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
@@ -55,14 +59,19 @@ def update(
     def save(document: UploadQuota, etag: str) -> None:
         blob.upload_blob(document.to_bytes(), overwrite=True, etag=etag, match_condition=MatchConditions.IfNotModified)
 
-    for _ in range(2):
-        updated = optimistic.update(
-            read_with_etag, save, change, attempts=_UPDATE_ATTEMPTS, what=f"upload quota of {organization}"
-        )
-        if updated is not None:
-            return updated
-        try:
-            blob.upload_blob(UploadQuota(organization=organization).to_bytes(), overwrite=False)
-        except ResourceExistsError:
-            pass  # created by a parallel request meanwhile
-    raise RuntimeError(f"upload quota of {organization} could not be created")
+    try:
+        for _ in range(2):
+            updated = optimistic.update(
+                read_with_etag, save, change, attempts=_UPDATE_ATTEMPTS, what=f"upload quota of {organization}"
+            )
+            if updated is not None:
+                return updated
+            try:
+                blob.upload_blob(UploadQuota(organization=organization).to_bytes(), overwrite=False)
+            except ResourceExistsError:
+                pass  # created by a parallel request meanwhile
+    except RuntimeError:  # optimistic.update: too many parallel writers in a row
+        pass
+    # Contention, not a fault: the client may retry (503 with Retry-After).
+    logger.warning("upload quota of organisation %s: too many parallel changes", organization)
+    raise ServiceUnavailable()
