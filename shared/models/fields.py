@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BeforeValidator, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from shared.core.identifiers import RESOURCE_PREFIX, normalize_resource_id, resource_id_problem  # noqa: F401
+from shared.core.identifiers import normalize_resource_id, resource_id_problem
 from shared.core.statuses import CorrespondenceStatus
 from shared.models.enums import (
     DataLocationType,
