@@ -13,5 +13,5 @@ def main(ctx: RequestContext) -> func.HttpResponse:
     result = search_correspondences(ctx.caller, parse_search_query(ctx.req.params))
     headers = {}
     if result.continuation_token is not None:
-        headers["Link"] = f'<{next_page_url(ctx.req.url, ctx.req.params, result.continuation_token)}>; rel="next"'
+        headers["Link"] = f'<{next_page_url(ctx.req.params, result.continuation_token)}>; rel="next"'
     return json_response(result, headers=headers)

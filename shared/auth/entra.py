@@ -20,6 +20,13 @@ carries no Altinn scope and no organisation number, so the deployment says what 
   number, e.g. ``{"11111111-2222-3333-4444-555555555555": "991825827"}``. The organisation
   comes from this mapping only, never from a claim; an unmapped caller gets 401/4006.
 
+The same tenant also vouches for Event Grid when it delivers malware-scan results with Entra
+ID authentication (``verify_event_delivery``): with ``MALWARE_SCAN_WEBHOOK_AUDIENCE`` set (the
+application id or URI the event subscription names), the webhook requires a token from a
+trusted Entra ID issuer for that audience carrying the app role ``MALWARE_SCAN_WEBHOOK_ROLE``
+(default ``AzureEventGridSecureWebhookSubscriber``, the role Microsoft's setup assigns to
+Event Grid's service principal). The function key is required as well (authLevel function).
+
 Checks otherwise as for the other issuers (``shared.auth.verify``): RS256 only, signature against the
 issuer's key set (cached by ``shared.auth.jwks``), ``exp`` required, 30 s leeway. A misconfigured
 deployment (no audience, a mapping that is not valid JSON) answers 503 and logs the setting's
@@ -43,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 TOKEN_KIND = "entra"
 DEFAULT_WRITE_ROLE = "Correspondence.Write"
+DEFAULT_WEBHOOK_ROLE = "AzureEventGridSecureWebhookSubscriber"
 V1_ISSUER = "https://sts.windows.net/{tenant}/"
 V2_ISSUER = "https://login.microsoftonline.com/{tenant}/v2.0"
 JWKS_URL = "https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"
@@ -94,8 +102,7 @@ def issuers() -> frozenset[str]:
     return frozenset({V1_ISSUER.format(tenant=tenant), V2_ISSUER.format(tenant=tenant)})
 
 
-def config() -> EntraConfig:
-    trusted = issuers()
+def _jwks_source() -> str:
     source = settings.get(settings.ENTRA_JWKS)
     if source is None:
         tenant = _tenant()
@@ -103,6 +110,12 @@ def config() -> EntraConfig:
             logger.error("app setting %s is not set", settings.ENTRA_JWKS)
             raise EntraMisconfigured(settings.ENTRA_JWKS)
         source = JWKS_URL.format(tenant=tenant)
+    return source
+
+
+def config() -> EntraConfig:
+    trusted = issuers()
+    source = _jwks_source()
     audiences = tuple((settings.get(settings.ENTRA_AUDIENCE) or "").replace(",", " ").split())
     if not audiences:
         logger.error("app setting %s is not set", settings.ENTRA_AUDIENCE)
@@ -157,7 +170,7 @@ def _grants(claims: dict[str, Any], role: str) -> bool:
     if isinstance(roles, list) and any(isinstance(r, str) and r == role for r in roles):
         return True
     scp = claims.get("scp")
-    return isinstance(scp, str) and role in scp.split()
+    return isinstance(scp, str) and role in scp.split(" ")  # ASCII spaces only, as for scope
 
 
 def _organization(claims: dict[str, Any], mapping: dict[str, str]) -> str | None:
@@ -169,3 +182,20 @@ def _organization(claims: dict[str, Any], mapping: dict[str, str]) -> str | None
             if organization is not None:
                 return organization
     return None
+
+
+def verify_event_delivery(token: str, kid: str | None, issuer: str, audience: str) -> None:
+    """Event Grid's bearer token on the malware-scan webhook (Entra ID delivery
+    authentication): a trusted Entra ID issuer, ``audience``, and the webhook app role."""
+    trusted = issuers()
+    if not trusted:
+        logger.error("app setting %s (or %s) is not set", settings.ENTRA_TENANT_ID, settings.ENTRA_ISSUER)
+        raise EntraMisconfigured(settings.ENTRA_TENANT_ID)
+    if issuer not in trusted:
+        raise InvalidToken("The bearer token's issuer is not trusted.")
+    claims = verified_claims(token, kid, issuer, _jwks_source(), audiences=(audience,))
+    role = settings.get(settings.MALWARE_SCAN_WEBHOOK_ROLE, DEFAULT_WEBHOOK_ROLE) or DEFAULT_WEBHOOK_ROLE
+    roles = claims.get("roles")
+    if not (isinstance(roles, list) and role in roles):
+        logger.info("event delivery token rejected: missing app role")
+        raise InsufficientScope((role,))

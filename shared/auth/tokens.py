@@ -47,6 +47,7 @@ _ISSUERS = (
 )
 
 ORG_NUMBER_CLAIM = "urn:altinn:orgNumber"
+CONSUMER_AUTHORITY = "iso6523-actorid-upis"
 _ISO6523_NORWAY_PREFIX = "0192:"
 _ORG_NUMBER = re.compile(r"[0-9]{9}")
 
@@ -72,6 +73,24 @@ def authenticate(authorization_header: str | None) -> Caller:
         logger.info("token rejected: no organisation claim (%s token)", token_kind)
         raise errors.COULD_NOT_DETERMINE_CALLER.error()
     return Caller(organization=organization, issuer=issuer, scopes=scopes, token_kind=token_kind)
+
+
+def authenticate_event_delivery(authorization_header: str | None) -> bool:
+    """The malware-scan webhook's optional second factor (the function key is the first): when
+    ``MALWARE_SCAN_WEBHOOK_AUDIENCE`` is set, Event Grid's Entra ID bearer token for that
+    audience (``shared.auth.entra.verify_event_delivery``). Returns whether a token was checked."""
+    audience = settings.get(settings.MALWARE_SCAN_WEBHOOK_AUDIENCE)
+    if audience is None:
+        return False
+    token = _bearer_token(authorization_header)
+    try:
+        header, unverified = _unverified_parts(token)
+        iss = unverified.get("iss")
+        entra.verify_event_delivery(token, header.get("kid"), iss if isinstance(iss, str) else "", audience)
+    except InvalidToken as exc:
+        logger.info("event delivery token rejected: %s", exc.public_detail)
+        raise
+    return True
 
 
 def _bearer_token(header: str | None) -> str:
@@ -124,13 +143,16 @@ def _trusted_issuer(unverified: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _scope_words(claims: dict[str, Any]) -> list[str]:
+    """RFC 6749 §3.3: scopes are separated by ASCII spaces (0x20) only; a tab, newline or
+    no-break space is part of a word, so such a word never equals a required scope."""
     scope = claims.get("scope")
-    return scope.split() if isinstance(scope, str) else []
+    return [word for word in scope.split(" ") if word] if isinstance(scope, str) else []
 
 
 def _organization(claims: dict[str, Any]) -> str | None:
-    """``consumer.ID`` (``0192:`` stripped), else ``urn:altinn:orgNumber``; never ``client_id``
-    (a client id names an integration, not the organisation it acts for)."""
+    """``consumer.ID`` (``0192:`` stripped) when ``consumer.authority`` is
+    ``iso6523-actorid-upis``, else ``urn:altinn:orgNumber``; never ``client_id`` (a client id
+    names an integration, not the organisation it acts for)."""
     consumer = claims.get("consumer")
     if isinstance(consumer, str):
         # Altinn platform tokens carry the consumer object as a JSON string.
@@ -138,7 +160,8 @@ def _organization(claims: dict[str, Any]) -> str | None:
             consumer = json.loads(consumer)
         except ValueError:
             consumer = None
-    if isinstance(consumer, dict):
+    # Only an ISO 6523 organisation identifier names an organisation (behaviour §2.3).
+    if isinstance(consumer, dict) and consumer.get("authority") == CONSUMER_AUTHORITY:
         consumer_id = consumer.get("ID")
         if isinstance(consumer_id, str):
             if consumer_id.startswith(_ISO6523_NORWAY_PREFIX):

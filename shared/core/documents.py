@@ -11,6 +11,8 @@ position in its request, named by an id that leads back to it (``shared.core.cor
 * ``IdempotencyClaim`` - the atomic claim of an ``idempotentKey``.
 * ``AttachmentRecord`` - an attachment's metadata, status history, links and upload state;
   an ``AttachmentLink`` per request that uses it.
+* ``UploadQuota`` - per organisation, the chunked uploads not yet finished and their declared
+  sizes (the cap on bytes in unfinished uploads).
 
 Documents hold data and answer questions about it (``has_status``, ``current``); what may
 happen to them is decided in ``shared.rules`` (the lifecycles), never here or in the stores.
@@ -177,6 +179,8 @@ class UploadState(Stored):
     md5Impl: str | None = None
     # Set by the request that stored the last missing range while it commits and verifies.
     completing: datetime | None = None
+    # When the retention job abandons the upload if it is still open (None: older records).
+    abandonAt: datetime | None = None
 
     def received(self) -> int:
         return sum(end - start for start, end in self.ranges)
@@ -228,9 +232,23 @@ class AttachmentRecord(Stored):
     # publish time); None while no link gives it one (behaviour §3.6, §7.2).
     expiresAt: datetime | None = None
     upload: UploadState | None = None
+    # When the retention job deleted the file of the expired attachment.
+    fileDeletedAt: datetime | None = None
 
     def has_status(self, *statuses: AttachmentStatus) -> bool:
         return any(event.status in statuses for event in self.statusHistory)
+
+    def pending_deadlines(self) -> dict[str, datetime]:
+        """The retention work still due on this record, by deadline (``shared.storage.
+        attachment_store`` indexes them as blob index tags so that the retention job finds
+        candidates without reading every record): ``expiresAt`` until the file of an expired
+        attachment is deleted (never for a purged one), ``abandonAt`` while an upload is open."""
+        deadlines: dict[str, datetime] = {}
+        if self.expiresAt is not None and self.fileDeletedAt is None and not self.has_status(AttachmentStatus.Purged):
+            deadlines["expiresAt"] = self.expiresAt
+        if self.upload is not None and self.upload.abandonAt is not None:
+            deadlines["abandonAt"] = self.upload.abandonAt
+        return deadlines
 
     def current(self) -> AttachmentStatusEvent:
         """The latest row by time; rows written in the same instant: the later one."""
@@ -253,3 +271,18 @@ class AttachmentRecord(Stored):
         if self.statusHistory:  # keep "latest by time" equal to "last appended"
             when = max(when, max(e.statusChanged for e in self.statusHistory))
         self.statusHistory.append(AttachmentStatusEvent(status=status, statusText=text or status, statusChanged=when))
+
+
+class QuotaReservation(Stored):
+    bytes: int
+    started: datetime
+
+
+class UploadQuota(Stored):
+    """One organisation's unfinished chunked uploads: attachment id -> its declared size."""
+
+    organization: str
+    uploads: dict[str, QuotaReservation] = Field(default_factory=dict)
+
+    def used(self) -> int:
+        return sum(reservation.bytes for reservation in self.uploads.values())

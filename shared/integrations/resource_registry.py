@@ -8,6 +8,12 @@ Like upstream, found resources are cached for 10 minutes. Unknown resources are 
 briefly too, so a client retrying a typo does not hammer the registry, while a resource
 registered a moment ago becomes usable within a minute. Registry errors are not cached and
 surface as ``ServiceUnavailable`` (503 with Retry-After; upstream answers 500).
+
+What decides ownership must come from the configured registry and be about the resource asked
+for: the id is checked before any request (``shared.core.identifiers``: 400 naming the rule
+for ``.``, ``..`` or characters a resource id cannot have), redirects are never followed (a
+3xx is a registry error), and a document whose ``identifier`` is another resource's counts
+as "not found".
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.core import settings
-from shared.core.errors import ServiceUnavailable
+from shared.core.errors import HttpProblem, ServiceUnavailable
+from shared.core.identifiers import RESOURCE_PREFIX, normalize_resource_id, resource_id_problem
 
 logger = logging.getLogger(__name__)
 
-RESOURCE_URN_PREFIX = "urn:altinn:resource:"
+RESOURCE_URN_PREFIX = RESOURCE_PREFIX
 FOUND_CACHE_SECONDS = 600.0
 NOT_FOUND_CACHE_SECONDS = 60.0
 FETCH_TIMEOUT_SECONDS = 5.0
@@ -48,10 +55,12 @@ class Resource:
 
 
 def get_resource(resource_id: str) -> Resource | None:
-    """The resource, or ``None`` when the registry does not know it."""
+    """The resource, or ``None`` when the registry does not know it. An id that cannot be a
+    resource id is refused before any lookup (``HttpProblem`` 400 saying why)."""
     identifier = strip_urn_prefix(resource_id)
-    if not identifier:
-        return None
+    problem = resource_id_problem(identifier)
+    if problem is not None:
+        raise HttpProblem(400, problem)
     source = settings.required(settings.RESOURCE_REGISTRY)
     if _is_url(source):
         return _cached_lookup(source, identifier)
@@ -59,10 +68,8 @@ def get_resource(resource_id: str) -> Resource | None:
 
 
 def strip_urn_prefix(resource_id: str) -> str:
-    value = resource_id.strip()
-    if value.lower().startswith(RESOURCE_URN_PREFIX):
-        value = value[len(RESOURCE_URN_PREFIX):]
-    return value
+    """The one normalisation of ``shared.core.identifiers`` (whitespace, then the prefix)."""
+    return normalize_resource_id(resource_id)
 
 
 def _is_url(source: str) -> bool:
@@ -83,6 +90,17 @@ def _from_document(document: Any, identifier: str) -> Resource:
 
 
 # --- HTTP mode ---------------------------------------------------------------------------
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is answered as it is (an ``HTTPError``), never followed: the document that decides
+    ownership must come from the configured registry, not from wherever it points."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 - urllib's signature
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
 
 _cache: dict[tuple[str, str], tuple[float, Resource | None]] = {}
 _cache_lock = threading.Lock()
@@ -117,13 +135,16 @@ def _fetch(base_url: str, identifier: str) -> Resource | None:
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
         # Only http(s) base URLs reach here (_is_url); a file path is read as a JSON file instead.
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # nosec B310
+        with _opener.open(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # nosec B310
             if response.status == 204:
                 return None
             raw = response.read(MAX_DOCUMENT_BYTES + 1)
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return None
+        if 300 <= exc.code < 400:
+            logger.warning("resource registry answered a redirect (%s); not followed", exc.code)
+            raise ServiceUnavailable() from None
         logger.warning("resource registry answered %s", exc.code)
         raise ServiceUnavailable() from None
     except OSError as exc:  # URLError, timeouts, refused connections
@@ -137,6 +158,10 @@ def _fetch(base_url: str, identifier: str) -> Resource | None:
     except ValueError:
         logger.warning("resource registry answered with invalid JSON")
         raise ServiceUnavailable() from None
+    if isinstance(document, dict) and "identifier" in document and document.get("identifier") != identifier:
+        # Another resource's document (a proxy or registry fault): it says nothing about this one.
+        logger.warning("resource registry answered a document for another identifier")
+        return None
     return _from_document(document, identifier)
 
 

@@ -61,6 +61,7 @@ from shared.models.fields import (
 )
 from shared.models.recipients import MAX_RECIPIENTS
 
+DEFAULT_LANGUAGE = "nb"
 MAX_MESSAGE_SENDER = 255
 MAX_TITLE = 255
 MAX_SUMMARY = 255
@@ -90,7 +91,8 @@ class CorrespondenceAttachment(BaseAttachment):
 
 
 class CorrespondenceContent(ApiModel):
-    language: Optional[AnyText] = Field(default=None, alias="language")
+    # Null, empty or whitespace is "nb" (behaviour §3.1.3): stored and shown as "nb".
+    language: Optional[AnyText] = Field(default=DEFAULT_LANGUAGE, alias="language")
     message_title: text(MAX_TITLE, 1, required=True) = Field(alias="messageTitle")
     message_summary: Optional[text(MAX_SUMMARY)] = Field(default=None, alias="messageSummary")
     message_body: text(MAX_BODY, 1, required=True) = Field(alias="messageBody")
@@ -104,11 +106,14 @@ class CorrespondenceContent(ApiModel):
     @field_validator("language")
     @classmethod
     def _language_format(cls, value: Optional[str]) -> Optional[str]:
-        # Quirk Q3: upstream's format attribute refuses anything not 2 characters long and
-        # the invariant culture's code "iv"; other 2-letter codes reach 1023.
-        if value:
-            if utf16_length(value) != 2 or value == "iv":
-                raise invalid("The language must be a two-letter ISO 639-1 code.")
+        # Behaviour §3.1.3: null, empty or whitespace is "nb", here already, so that the rules,
+        # the stored request and the overview all see the same value. Quirk Q3: otherwise
+        # upstream's format attribute refuses anything not 2 characters long and the invariant
+        # culture's code "iv"; other 2-letter codes reach 1023.
+        if value is None or not value.strip():
+            return DEFAULT_LANGUAGE
+        if utf16_length(value) != 2 or value == "iv":
+            raise invalid("The language must be a two-letter ISO 639-1 code.")
         return value
 
     @field_validator("attachments", mode="before")
@@ -120,7 +125,7 @@ class CorrespondenceContent(ApiModel):
     def effective_language(self) -> str:
         """``nb`` when null, empty or whitespace; otherwise as sent (compare case-insensitively)."""
         if self.language is None or not self.language.strip():
-            return "nb"
+            return DEFAULT_LANGUAGE
         return self.language
 
     @property

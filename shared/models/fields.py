@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BeforeValidator, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from shared.core.identifiers import normalize_resource_id, resource_id_problem
 from shared.core.statuses import CorrespondenceStatus
 from shared.models.enums import (
     DataLocationType,
@@ -32,8 +33,6 @@ MAX_FREE_TEXT = 30_000  # linkText, customNotificationRecipients[].recipientToOv
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 
-RESOURCE_PREFIX = "urn:altinn:resource:"
-_RESOURCE_ID = re.compile(r"(?:urn:altinn:resource:)?[^:]{1,255}")
 _GUID = re.compile(
     r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 )
@@ -255,22 +254,23 @@ def _validate_resource_id(value: object) -> str:
         raise invalid("The field is required and cannot be empty.")
     if utf16_length(value) > MAX_RESOURCE_ID:
         raise invalid(f"The value must be at most {MAX_RESOURCE_ID} characters long.")
-    if not _RESOURCE_ID.fullmatch(value):
-        raise invalid(
-            "The resourceId must be a resource identifier, optionally prefixed with "
-            "'urn:altinn:resource:'."
-        )
-    return value[len(RESOURCE_PREFIX):] if value.startswith(RESOURCE_PREFIX) else value
+    # One normalisation for every step (shared.core.identifiers): what passes here is what is
+    # looked up, stored, searched and shown.
+    identifier = normalize_resource_id(value)
+    problem = resource_id_problem(identifier)
+    if problem is not None:
+        raise invalid(problem)
+    return identifier
 
 
-# The resource id with its optional ``urn:altinn:resource:`` prefix stripped (also used by the
-# attachment endpoints).
+# The resource id, surrounding whitespace and the optional ``urn:altinn:resource:`` prefix
+# stripped (also used by the attachment endpoints).
 ResourceId = Annotated[
     str,
     PlainValidator(_validate_resource_id, json_schema_input_type=str),
     WithJsonSchema(
         {"type": "string", "minLength": 1, "maxLength": MAX_RESOURCE_ID,
-         "pattern": "^(urn:altinn:resource:)?[^:]+$"}
+         "pattern": "^\\s*(urn:altinn:resource:)?(?!\\.{1,2}\\s*$)[A-Za-z0-9._-]+\\s*$"}
     ),
 ]
 

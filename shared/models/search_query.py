@@ -21,7 +21,8 @@ from pydantic import Field, PlainValidator, field_validator
 from shared.core import errors
 from shared.core.statuses import CorrespondenceStatus
 from shared.models.binding import ApiModel, validate_model
-from shared.models.fields import RESOURCE_PREFIX, invalid, parse_enum_name_or_number
+from shared.core.identifiers import normalize_resource_id, resource_id_problem
+from shared.models.fields import invalid, parse_enum_name_or_number
 
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 1000
@@ -144,7 +145,13 @@ class SearchQuery(ApiModel):
     def _resource(cls, value: str) -> str:
         if not value:
             raise invalid("The resourceId field is required.")
-        return value[len(RESOURCE_PREFIX):] if value.startswith(RESOURCE_PREFIX) else value
+        # The same normalisation and rules as where correspondences are created, so a search
+        # finds them by any form that initialize accepted (shared.core.identifiers).
+        identifier = normalize_resource_id(value)
+        problem = resource_id_problem(identifier)
+        if problem is not None:
+            raise invalid(problem)
+        return identifier
 
     @field_validator("role")
     @classmethod

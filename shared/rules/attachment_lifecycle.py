@@ -6,6 +6,8 @@ Statuses are append-only rows; the current status is the latest row by time::
                                     -> Failed             (checksum, storage, interrupted, malware)
     any but Purged/Expired -> Purged                      (DELETE, when not linked)
     Published -> Failed                                   (a late malicious scan result)
+    UploadProcessing (upload open too long) -> Failed     (retention: shared.rules.attachment_retention)
+    any but Purged/Expired, past expiresAt -> Expired     (retention; the file is deleted)
 
 Each function here either checks (raising the rule's catalog error) or changes a record and
 returns a ``Decision`` saying whether to write it; the use cases run them inside
@@ -49,12 +51,28 @@ TEXT_UPLOAD_INTERRUPTED = "Upload interrupted: the upload request did not finish
 TEXT_PURGED = "Attachment has been purged"
 TEXT_SCAN_CLEAN = "Published"
 
+DEFAULT_UPLOAD_TIMEOUT_HOURS = 24
+# Defender for Storage's verdict, as it writes it in the blob index tag (and nothing else is clean).
+SCAN_VERDICT_CLEAN = "No threats found"
+# What a scan verdict did (``apply_scan_verdict``).
+VERDICT_APPLIED = "applied"
+VERDICT_IGNORED = "ignored"
+VERDICT_PENDING = "pending"  # not decidable yet: ask Event Grid to deliver it again later
+
 
 def scan_mode() -> str:
     mode = (settings.get(settings.MALWARE_SCAN_MODE, SCAN_MODE_NONE) or SCAN_MODE_NONE).lower()
     if mode not in (SCAN_MODE_NONE, SCAN_MODE_DEFENDER):
         raise ValueError(f"App setting {settings.MALWARE_SCAN_MODE} must be 'none' or 'defender'")
     return mode
+
+
+def upload_timeout() -> timedelta:
+    """How long a chunked upload may stay open before the retention job abandons it."""
+    hours = settings.get_int(settings.ATTACHMENT_UPLOAD_TIMEOUT_HOURS, DEFAULT_UPLOAD_TIMEOUT_HOURS)
+    if hours < 1:
+        raise ValueError(f"App setting {settings.ATTACHMENT_UPLOAD_TIMEOUT_HOURS} must be at least 1")
+    return timedelta(hours=hours)
 
 
 def file_size_error() -> errors.ProblemError:
@@ -79,7 +97,8 @@ def start_single_upload(record: AttachmentRecord) -> Decision[None]:
     """Claim the attachment for one request carrying the whole file: of two, one gets 2005."""
     check_can_start_upload(record)
     record.add_status(AttachmentStatus.UploadProcessing, TEXT_UPLOAD_PROCESSING)
-    record.upload = UploadState(mode="single", started=utcnow())
+    now = utcnow()
+    record.upload = UploadState(mode="single", started=now, abandonAt=now + SINGLE_UPLOAD_MAX_DURATION)
     return save()
 
 
@@ -92,8 +111,10 @@ def start_chunked_upload(
         check_same_total(record.upload, total)
         return keep(record.upload)
     record.add_status(AttachmentStatus.UploadProcessing, TEXT_UPLOAD_PROCESSING)
+    now = utcnow()
     record.upload = UploadState(
-        mode="chunked", started=utcnow(), total=total, blockSize=block_size, md5State=md5_state, md5Impl=md5_impl
+        mode="chunked", started=now, total=total, blockSize=block_size, md5State=md5_state, md5Impl=md5_impl,
+        abandonAt=now + upload_timeout(),
     )
     return save(record.upload)
 
@@ -263,6 +284,34 @@ def apply_scan_result(record: AttachmentRecord, clean: bool, text: str) -> Decis
     return save()
 
 
+def apply_scan_verdict(record: AttachmentRecord, verdict: Optional[str], blob_size: int) -> Decision[str]:
+    """The verdict Defender wrote on the committed blob itself (its index tag), never what an
+    event says. Outcome: ``VERDICT_APPLIED``, ``VERDICT_IGNORED`` or ``VERDICT_PENDING``.
+
+    Clean (exactly ``No threats found``): ``Published`` only when the attachment waits for it
+    (``UploadProcessing``), its upload has finished (committed and verified by us) and the
+    blob still has the length we verified; pending while the upload is still finishing.
+    Anything else: ``Failed`` as ``apply_scan_result`` does, even when published. No verdict yet
+    on an attachment that waits for one: pending (Event Grid retries; Defender writes the tag
+    when the scan ends)."""
+    waiting = record.status is AttachmentStatus.UploadProcessing
+    if verdict is None:
+        return keep(VERDICT_PENDING if waiting else VERDICT_IGNORED)
+    if verdict == SCAN_VERDICT_CLEAN:
+        if not waiting:
+            return keep(VERDICT_IGNORED)
+        if record.upload is not None:
+            return keep(VERDICT_PENDING)
+        if record.size != blob_size:
+            return keep(VERDICT_IGNORED)
+        record.add_status(AttachmentStatus.Published, TEXT_SCAN_CLEAN)
+        return save(VERDICT_APPLIED)
+    if record.status in (AttachmentStatus.Failed, *GONE_ATTACHMENT):
+        return keep(VERDICT_IGNORED)
+    record.add_status(AttachmentStatus.Failed, f"Malware scan failed: {verdict}")
+    return save(VERDICT_APPLIED)
+
+
 # --- purge and download ----------------------------------------------------------------------
 def check_purgeable(record: AttachmentRecord) -> None:
     """2006 purged, 2018 expired, 2007 linked (behaviour §6.7)."""
@@ -274,10 +323,12 @@ def check_purgeable(record: AttachmentRecord) -> None:
         raise errors.PURGE_LINKED_ATTACHMENT.error()
 
 
-def purge(record: AttachmentRecord) -> Decision[None]:
+def purge(record: AttachmentRecord) -> Decision[Optional[UploadState]]:
+    """Outcome: the upload still open, if any: it can no longer finish (its next chunk gets
+    2006), so its quota is released; the retention job drops its state later."""
     check_purgeable(record)  # again, against the version we write over (a link may race)
     record.add_status(AttachmentStatus.Purged, TEXT_PURGED)
-    return save()
+    return save(record.upload)
 
 
 def check_downloadable(record: AttachmentRecord) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -123,5 +124,37 @@ def hash_committed(blob, hasher, start: int, total: int, range_size: int) -> Non
 def delete_blob(attachment_id: uuid.UUID) -> None:
     try:
         blob_client(attachment_id).delete_blob()
+    except ResourceNotFoundError:
+        pass
+
+
+@dataclass(frozen=True)
+class CommittedBlob:
+    """What storage says about a file's committed blob: its length, ETag and index tags."""
+
+    size: int
+    etag: str
+    tags: dict[str, str]
+
+
+def committed_blob(attachment_id: uuid.UUID, profile: clients.Profile = "request") -> CommittedBlob | None:
+    """The committed blob's length, ETag and tags; ``None`` when there is none (never uploaded,
+    deleted, or only staged blocks: a block blob exists once its block list is committed)."""
+    clients.ensure_storage_once()
+    blob = clients.blob_service(profile).get_blob_client(clients.ATTACHMENTS_CONTAINER, str(attachment_id))
+    try:
+        properties = blob.get_blob_properties()
+        tags = blob.get_blob_tags() if properties.tag_count else {}
+    except ResourceNotFoundError:
+        return None
+    return CommittedBlob(size=properties.size, etag=str(properties.etag).strip('"'), tags=dict(tags or {}))
+
+
+def delete_blob_background(attachment_id: uuid.UUID) -> None:
+    """``delete_blob`` with the background retry profile (the retention job). Deleting a blob
+    that has only staged blocks discards them."""
+    clients.ensure_storage_once()
+    try:
+        clients.blob_service("background").get_blob_client(clients.ATTACHMENTS_CONTAINER, str(attachment_id)).delete_blob()
     except ResourceNotFoundError:
         pass

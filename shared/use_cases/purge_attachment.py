@@ -1,7 +1,8 @@
 """``DELETE /correspondence/api/v1/attachment/{attachmentId}``: purge (behaviour §6.7).
 
 2001, 4001, 2006, 2018, 2007; then ``Purged`` (atomically with the checks) and the blob
-deleted. The record stays, so the id keeps answering 2006/2019.
+deleted. The record stays, so the id keeps answering 2006/2019. Purging cancels a chunked
+upload in progress and releases its quota.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import uuid
 
 from shared.auth.caller import Caller
 from shared.core import errors
+from shared.core.identifiers import organization_of
 from shared.core.operations import Answer, Operation
 from shared.rules import attachment_lifecycle as lifecycle
 from shared.storage import blocks
 from shared.use_cases.attachment_access import accessible, update_existing
+from shared.use_cases.upload_attachment import release
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ OPERATION = Operation(
 
 def purge_attachment(caller: Caller, attachment_id: uuid.UUID) -> None:
     lifecycle.check_purgeable(accessible(caller, attachment_id))
-    update_existing(attachment_id, lifecycle.purge)
+    updated = update_existing(attachment_id, lifecycle.purge)
     blocks.delete_blob(attachment_id)
+    if updated.outcome is not None and updated.outcome.mode == "chunked":
+        release(organization_of(updated.document.sender), attachment_id)
     logger.info("attachment %s purged", attachment_id)

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import logging
 from typing import Mapping
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 from shared.auth import access
 from shared.auth.caller import Caller
-from shared.core import errors
+from shared.core import errors, settings
 from shared.core.identifiers import organization_of
 from shared.core.operations import Answer, Operation
 from shared.core.statuses import HIDDEN_FROM_SENDER
@@ -40,6 +40,7 @@ from shared.storage import request_states
 logger = logging.getLogger(__name__)
 
 _PAGING_PARAMS = {"continuationtoken"}
+PATH = "/correspondence/api/v1/correspondence"  # the route of search_correspondences/function.json
 
 
 OPERATION = Operation(
@@ -101,9 +102,10 @@ def search_correspondences(caller: Caller, query: SearchQuery) -> SearchResult:
     return SearchResult(ids=ids)
 
 
-def next_page_url(url: str, params: Mapping[str, str], token: str) -> str:
-    """The request's URL with the same query and ``continuationToken`` set to ``token``."""
-    parts = urlsplit(url)
+def next_page_url(params: Mapping[str, str], token: str) -> str:
+    """This operation's URL with the same query and ``continuationToken`` set to ``token``. It
+    starts with the configured public base URL (``settings.public_base_url``), never with the
+    request's Host header, so a client cannot make the API answer with a link to another host."""
     pairs = [(k, v) for k, v in params.items() if k.lower() not in _PAGING_PARAMS]
     pairs.append(("continuationToken", token))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), ""))
+    return f"{settings.public_base_url()}{PATH}?{urlencode(pairs)}"

@@ -8,7 +8,9 @@
   end on it or at the end of the file. ``Content-Range: bytes */total`` with an empty body asks
   which ranges are stored. The request that stores the last missing range commits the block
   list and verifies the MD5 of the whole file (``shared.storage.md5_state``). See
-  docs/attachments.md for the protocol.
+  docs/attachments.md for the protocol. The first chunk reserves the declared total on the
+  organisation's quota of bytes in unfinished uploads (``shared.rules.upload_quota``: 429, or
+  413 when it can never fit); finishing, failing, purging or abandoning the upload releases it.
 
 Order: 2001, 4001 (the attachment), 2004 (size), 2005, 2003, 2006 (may it start), then the
 upload; 2008 on a checksum mismatch (blob deleted, ``Failed``), 502/2002 when storage fails.
@@ -27,6 +29,8 @@ from azure.core.exceptions import AzureError
 
 from shared.auth.caller import Caller
 from shared.core import errors
+from shared.core.clock import utcnow
+from shared.core.identifiers import organization_of
 from shared.core.documents import AttachmentRecord, UploadState
 from shared.core.operations import Answer, Operation
 from shared.models.ranges import (
@@ -37,7 +41,8 @@ from shared.models.ranges import (
 )
 from shared.models.responses import AttachmentOverview, UploadedRange, UploadProgress
 from shared.rules import attachment_lifecycle as lifecycle
-from shared.storage import attachment_store, blocks, md5_state
+from shared.rules import upload_quota as quota_rules
+from shared.storage import attachment_store, blocks, clients, md5_state, upload_quota
 from shared.use_cases.attachment_access import accessible, update_existing
 from shared.use_cases.get_attachment import get_attachment
 
@@ -69,7 +74,9 @@ OPERATION = Operation(
     ),
     problems=(
         (400, "The Content-Range is malformed, or the body length differs from it."),
+        (413, "A chunked upload declares more bytes than the organisation's quota of bytes in unfinished uploads."),
         (416, "The Content-Range does not fit this upload (its total, or the block grid)."),
+        (429, "The organisation's unfinished chunked uploads would exceed its quota (Retry-After)."),
     ),
 )
 
@@ -222,12 +229,7 @@ def _upload_chunk(record: AttachmentRecord, chunk: ChunkRange, body: bytes, cont
     block_size = state.blockSize if state is not None and state.blockSize else blocks.BLOCK_SIZE
     check_chunk_alignment(chunk, block_size)
     if state is None:
-        md5_state_value, md5_impl = md5_state.new_state()
-        state = update_existing(
-            attachment_id,
-            lambda r: lifecycle.start_chunked_upload(r, chunk.total, blocks.BLOCK_SIZE, md5_state_value, md5_impl),
-        ).outcome
-        assert state is not None
+        state = _start_chunked(record, chunk.total)
     assert chunk.start is not None and chunk.end is not None
     start, end = chunk.start, chunk.end + 1
     hashing = blocks.submit(md5_state.advance, state, start, end, body)  # beside the staging; a leaf task
@@ -241,6 +243,41 @@ def _upload_chunk(record: AttachmentRecord, chunk: ChunkRange, body: bytes, cont
         return UploadResult(202, progress_of(updated.document, chunk.total))
     _complete(attachment_id, updated.outcome)
     return None
+
+
+def _start_chunked(record: AttachmentRecord, total: int) -> UploadState:
+    """Reserve the declared total on the organisation's quota, then record the upload (or join
+    the one a parallel request began: same reservation). Refused: nothing is recorded."""
+    organization = organization_of(record.sender)
+    reserve(organization, record.id, total)
+    md5_state_value, md5_impl = md5_state.new_state()
+    try:
+        state = update_existing(
+            record.id, lambda r: lifecycle.start_chunked_upload(r, total, blocks.BLOCK_SIZE, md5_state_value, md5_impl)
+        ).outcome
+    except errors.ProblemError:
+        # It could neither start nor join a chunked upload, so no upload of this attachment
+        # holds the reservation.
+        release(organization, record.id)
+        raise
+    assert state is not None
+    return state
+
+
+def reserve(organization: str, attachment_id: uuid.UUID, total: int) -> None:
+    """Reserve ``total`` bytes of the organisation's unfinished-upload quota (429/413)."""
+    now = utcnow()
+    cap, stale = quota_rules.quota_bytes(), quota_rules.stale_before(now, lifecycle.upload_timeout())
+    upload_quota.update(organization, lambda q: quota_rules.reserve(q, attachment_id, total, cap, now, stale))
+
+
+def release(organization: str, attachment_id: uuid.UUID, profile: clients.Profile = "request") -> None:
+    """Release an upload's reservation (idempotent). Failing here only delays the release: a
+    reservation older than the upload timeout is dropped anyway."""
+    try:
+        upload_quota.update(organization, lambda q: quota_rules.release(q, attachment_id), profile=profile)
+    except Exception as exc:  # noqa: BLE001 - the upload's own outcome matters more
+        logger.warning("could not release the upload quota of attachment %s (%s)", attachment_id, type(exc).__name__)
 
 
 def _maybe_complete(attachment_id: uuid.UUID, total: int) -> Optional[UploadResult]:
@@ -269,7 +306,18 @@ def _complete(attachment_id: uuid.UUID, state: UploadState) -> None:
         "attachment %s: chunked upload committed, %d of %d bytes hashed at completion",
         attachment_id, state.total - hashed_from, state.total,
     )
-    _finish(attachment_id, state.total, digest)
+    try:
+        record = _finish(attachment_id, state.total, digest)
+    except errors.ProblemError:  # checksum mismatch: the upload is over (Failed)
+        _release_of(attachment_id)
+        raise
+    release(organization_of(record.sender), attachment_id)
+
+
+def _release_of(attachment_id: uuid.UUID) -> None:
+    record = attachment_store.read(attachment_id)
+    if record is not None:
+        release(organization_of(record.sender), attachment_id)
 
 
 def _release_completion(attachment_id: uuid.UUID) -> None:

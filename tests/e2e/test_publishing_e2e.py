@@ -13,6 +13,7 @@ import pytest
 import requests
 from azure.storage.queue import QueueClient
 
+from tests.support import scan_events
 from tests.support.app import own_app_host
 from tests.support import requests as stored
 from tests.support.functions import valid_request
@@ -103,27 +104,11 @@ def scan_host(token_issuer, tmp_path_factory):
         yield host
 
 
-def _scan_event(attachment_id: str, result: str = "No threats found", error: str | None = None) -> list[dict]:
-    details = {"malwareNamesFound": [] if result == "No threats found" else ["Eicar"], "sha256": "00"}
-    if error:
-        details["errorMessage"] = error
-    return [
-        {
-            "id": str(uuid.uuid4()),
-            "eventType": "Microsoft.Security.MalwareScanningResult",
-            "subject": "storageAccounts/x/containers/attachments/blobs/" + attachment_id,
-            "eventTime": datetime.now(timezone.utc).isoformat(),
-            "dataVersion": "1.0",
-            "data": {
-                "correlationId": str(uuid.uuid4()),
-                "blobUri": f"https://account.blob.core.windows.net/attachments/{attachment_id}",
-                "eTag": "0x1",
-                "scanFinishedTimeUtc": datetime.now(timezone.utc).isoformat(),
-                "scanResultType": result,
-                "scanResultDetails": details,
-            },
-        }
-    ]
+def _scan_result(host, attachment_id: str, result: str = scan_events.CLEAN) -> list[dict]:
+    """Defender's verdict on the blob, and the event that announces it."""
+    connection = host.azurite.connection_string
+    scan_events.set_verdict(attachment_id, result, connection)
+    return [scan_events.scan_event(attachment_id, result, connection=connection)]
 
 
 def test_subscription_validation_handshake(scan_host) -> None:
@@ -134,7 +119,8 @@ def test_subscription_validation_handshake(scan_host) -> None:
 
 
 def test_webhook_rejects_unknown_attachments_other_events_and_junk(scan_host) -> None:
-    unknown = requests.post(f"{scan_host.url}{WEBHOOK}", json=_scan_event(str(uuid.uuid4())), timeout=10)
+    unknown_event = scan_events.scan_event(uuid.uuid4(), connection=scan_host.azurite.connection_string)
+    unknown = requests.post(f"{scan_host.url}{WEBHOOK}", json=[unknown_event], timeout=10)
     assert unknown.status_code == 404 and unknown.json()["errorCode"] == 2001
     other = requests.post(f"{scan_host.url}{WEBHOOK}", json=[{"eventType": "Microsoft.Storage.BlobCreated", "data": {}}], timeout=10)
     assert other.status_code == 400
@@ -149,7 +135,7 @@ def test_clean_result_publishes_and_malicious_result_fails(scan_host, token_issu
     refused = client.initialize(valid_request(existingAttachments=[attachment_id]))
     assert refused.status_code == 400 and refused.json()["errorCode"] == 1018
 
-    assert requests.post(f"{scan_host.url}{WEBHOOK}", json=_scan_event(attachment_id), timeout=10).status_code == 200
+    assert requests.post(f"{scan_host.url}{WEBHOOK}", json=_scan_result(scan_host, attachment_id), timeout=10).status_code == 200
     assert client.attachment_status(attachment_id) == "Published"
     published = client.initialize(valid_request(existingAttachments=[attachment_id]))
     assert published.status_code == 200, published.text
@@ -160,7 +146,7 @@ def test_clean_result_publishes_and_malicious_result_fails(scan_host, token_issu
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     waiting = client.initialize(valid_request(existingAttachments=[attachment_id], correspondence__requestedPublishTime=later))
     second = waiting.json()["correspondences"][0]["correspondenceId"]
-    malicious = _scan_event(attachment_id, result="Malicious", error="Eicar test file")
+    malicious = _scan_result(scan_host, attachment_id, scan_events.MALICIOUS)
     assert requests.post(f"{scan_host.url}{WEBHOOK}", json=malicious, timeout=10).status_code == 200
     assert client.attachment_status(attachment_id) == "Failed"
     failed = client.overview(second)

@@ -16,6 +16,17 @@ OPTIONAL_SETTINGS_NOT_SET_BY_INFRA: dict[str, str] = {
     "ADMISSION_WAIT_SECONDS": "shared.core.capacity's default (2 s) keeps a saturated answer quick",
     "PUBLISH_CONCURRENCY": "shared.core.capacity's default (4); on Flex the publisher scales on its own instances",
     "PUBLISH_BUSY_SPACING_MS": "shared.core.capacity's default (100 ms between publish messages while the API is busy)",
+    "ATTACHMENT_UPLOAD_QUOTA_BYTES": "the code's default (100 GB per organisation) is the intended production value",
+    "ATTACHMENT_UPLOAD_TIMEOUT_HOURS": "the code's default (24 h) is the intended production value",
+    "TOKEN_MAX_LIFETIME_MINUTES": "the code's default (24 h) covers Altinn, Maskinporten and Entra ID tokens",
+    "MALWARE_SCAN_WEBHOOK_AUDIENCE": "optional Entra ID delivery authentication of the scan webhook (issue #18)",
+    "MALWARE_SCAN_WEBHOOK_ROLE": "optional, with MALWARE_SCAN_WEBHOOK_AUDIENCE; default AzureEventGridSecureWebhookSubscriber",
+    "WEBSITE_HOSTNAME": "set by the App Service platform itself",
+    "PUBLIC_BASE_URL": "falls back to https:// + WEBSITE_HOSTNAME, the app's default host name; set it for a custom domain",
+    # Issue #18: Bicep must set it (from the storage account, or from whatever resource id the
+    # scan-result events carry in `topic`) when malware scanning is enabled; until the
+    # deployment change lands, every scan event is refused (400) in Azure, which fails safe.
+    "MALWARE_SCAN_STORAGE_ACCOUNT_ID": "to be set by the deployment change for issue #18 (see the comment)",
 }
 
 

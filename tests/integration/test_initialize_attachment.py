@@ -121,3 +121,26 @@ def test_gates(token_issuer):
     assert response.status == 415
     read_only = token_issuer.authorization(scopes="altinn:correspondence.read")
     assert call("initialize_attachment", method="POST", url=att.BASE, body=att.attachment_body(), headers=read_only).status == 403
+
+
+def test_a_resource_id_with_surrounding_whitespace_is_stored_and_shown_stripped(token_issuer):
+    """Issue #18 row 5, for attachments: validated, looked up, stored and shown the same."""
+    attachment_id = att.create(token_issuer, resourceId="  urn:altinn:resource:ttd-corr-1\t")
+    assert attachment_store.read(uuid.UUID(attachment_id)).resourceId == "ttd-corr-1"
+    assert att.overview(token_issuer, attachment_id).json()["resourceId"] == "ttd-corr-1"
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "says"),
+    [(".", "'.' or '..'"), ("..", "'.' or '..'"), ("urn:altinn:resource:..", "'.' or '..'"), ("a/../b", "may contain only")],
+)
+def test_path_steps_are_refused_as_resource_ids_before_any_lookup(token_issuer, monkeypatch, resource_id, says):
+    """Issue #18 row 4: '..' reached the registry as /resource/..; now 400 naming the rule."""
+    from shared.integrations import resource_registry
+
+    looked_up = []
+    monkeypatch.setattr(resource_registry, "_file_lookup", lambda *a: looked_up.append(a))
+    response = att.initialize(token_issuer, resourceId=resource_id)
+    assert response.status == 400 and response.json()["code"] == "STD-00000"
+    assert says in str(response.json()["validationErrors"])
+    assert looked_up == []

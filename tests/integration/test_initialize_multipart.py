@@ -16,6 +16,7 @@ from shared.use_cases import publish_correspondence as publishing
 from shared.storage import correspondence_store as store
 from tests.support import attachments as att
 from tests.support import requests
+from tests.support import scan_events
 from tests.support.functions import call, valid_request
 from shared.storage import blocks
 from shared.use_cases import initialize_correspondence_upload
@@ -384,11 +385,8 @@ def test_status_is_initialized_while_a_scan_is_pending(token_issuer, monkeypatch
     assert requests.statuses(correspondence_id) == ["Initialized"]
     message = requests.message_for(correspondence_id)
     assert publishing.publish_correspondence(message) == "waiting"  # for the scan
-    event = {
-        "eventType": "Microsoft.Security.MalwareScanningResult",
-        "data": {"blobUri": f"https://account.blob.core.windows.net/attachments/{attachment.id}",
-                 "scanResultType": "No threats found"},
-    }
+    scan_events.set_verdict(attachment.id, scan_events.CLEAN)  # Defender's verdict, on the blob
+    event = scan_events.scan_event(attachment.id)
     scan = call("malware_scan_result", method="POST", raw_body=json.dumps(event).encode(),
                 headers={"Content-Type": "application/json"})
     assert scan.status == 200, scan.body

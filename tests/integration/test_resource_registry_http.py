@@ -89,10 +89,46 @@ def test_another_organisations_resource_is_4001(registry: LoopbackServer) -> Non
     assert raised.value.entry is errors.NO_ACCESS_TO_RESOURCE
 
 
-def test_identifier_is_escaped_into_one_path_segment(registry: LoopbackServer) -> None:
-    assert resource_registry.get_resource("../admin?x=1") is None
-    assert registry.count("/api/v1/resource/..%2Fadmin%3Fx%3D1") == 1
-    assert registry.count("/api/v1/admin") == 0
+@pytest.mark.parametrize("resource_id", ["..", ".", "urn:altinn:resource:..", "../admin?x=1", "a/b", "a%2Fb"])
+def test_ids_that_are_path_steps_or_need_escaping_never_reach_the_registry(registry: LoopbackServer, resource_id: str) -> None:
+    """Issue #18 row 4: resourceId '..' requested /resource/.. (path traversal in the registry's
+    URL). Now refused with a 400 that says which rule, before any request."""
+    with pytest.raises(errors.HttpProblem) as refused:
+        resource_registry.get_resource(resource_id)
+    assert refused.value.status == 400
+    assert sum(registry.requests.values()) == 0
+
+
+def test_a_redirect_is_not_followed(registry: LoopbackServer) -> None:
+    """Issue #18 row 4: a 302 to another local port was followed, and its JSON decided
+    ownership. Now a redirect is a registry error (503), and the other host is never asked."""
+    with LoopbackServer() as elsewhere:
+        elsewhere.route("/api/v1/resource/moved-1", lambda: (200, _document("moved-1")))
+        target = elsewhere.url("/api/v1/resource/moved-1")
+        for status in (301, 302, 307, 308):
+            registry.route("/api/v1/resource/moved-1", lambda status=status: (status, None, {"Location": target}))
+            with pytest.raises(ServiceUnavailable):
+                resource_registry.get_resource("moved-1")
+        assert elsewhere.count("/api/v1/resource/moved-1") == 0
+
+
+def test_a_redirected_initialize_attachment_is_503_not_200(registry: LoopbackServer, token_issuer, monkeypatch) -> None:
+    """The same, end to end through the function: the caller is not let in by another host."""
+    from tests.support import attachments as att
+
+    for name, value in token_issuer.env().items():
+        monkeypatch.setenv(name, value)
+    with LoopbackServer() as elsewhere:
+        elsewhere.route("/api/v1/resource/ttd-corr-9", lambda: (200, _document("ttd-corr-9")))
+        registry.route("/api/v1/resource/ttd-corr-9", lambda: (302, None, {"Location": elsewhere.url("/api/v1/resource/ttd-corr-9")}))
+        response = att.initialize(token_issuer, resourceId="ttd-corr-9")
+        assert response.status == 503, response.body
+        assert elsewhere.count("/api/v1/resource/ttd-corr-9") == 0
+
+
+def test_a_document_about_another_resource_is_not_this_one(registry: LoopbackServer) -> None:
+    registry.route("/api/v1/resource/asked-1", lambda: (200, _document("other-1")))
+    assert resource_registry.get_resource("asked-1") is None
 
 
 @pytest.mark.parametrize("status", [500, 502, 401, 429])

@@ -162,6 +162,51 @@ def test_paging_with_continuation_token_and_link_header(app_env, token_issuer) -
     assert set(seen[3:]) == set(created)
 
 
+@pytest.mark.parametrize("sent", [" ttd-corr-1 ", "urn:altinn:resource:ttd-corr-1", "\tttd-corr-1\n", " urn:altinn:resource:ttd-corr-1 "])
+def test_a_resource_id_is_the_same_normalised_value_at_every_step(app_env, token_issuer, sent: str) -> None:
+    """Issue #18 row 5: " ttd-corr-1 " passed the lookup (stripped there) but was stored as
+    sent, so a search by either form found nothing. Now validated, looked up, stored, searched
+    and shown as "ttd-corr-1"."""
+    ref = f"norm-{uuid.uuid4()}"
+    body = valid_request(correspondence__sendersReference=ref)
+    body["correspondence"]["resourceId"] = sent
+    created = initialize(token_issuer, body)
+    for form in (sent, "ttd-corr-1", "urn:altinn:resource:ttd-corr-1"):
+        response = search(token_issuer, sendersReference=ref, resourceId=form)
+        assert response.status == 200, response.body
+        assert response.json()["ids"] == created, form
+    overview = call("get_correspondence", route_params={"correspondenceId": created[0]}, headers=token_issuer.authorization())
+    assert overview.json()["resourceId"] == "ttd-corr-1"
+
+
+@pytest.mark.parametrize(
+    ("settings", "base"),
+    [
+        ({}, "http://localhost:7071"),
+        ({"PUBLIC_BASE_URL": "https://correspondence.example.no/"}, "https://correspondence.example.no"),
+        ({"WEBSITE_HOSTNAME": "func-corr-abc.azurewebsites.net"}, "https://func-corr-abc.azurewebsites.net"),
+    ],
+)
+def test_the_link_header_names_the_configured_host_never_the_requests(app_env, token_issuer, monkeypatch, settings, base) -> None:
+    """Issue #18 row 8: ``Host: evil.example`` gave ``Link: <http://evil.example/...>``."""
+    for name in ("PUBLIC_BASE_URL", "WEBSITE_HOSTNAME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    ref = f"link-{uuid.uuid4()}"
+    initialize(token_issuer, valid_request(recipients=["07827199405", "26818099001"], correspondence__sendersReference=ref))
+    response = call(
+        "search_correspondences",
+        url="http://evil.example/correspondence/api/v1/correspondence",
+        params={"resourceId": ORG_RESOURCE, "role": "Sender", "sendersReference": ref, "pageSize": "1"},
+        headers={**token_issuer.authorization(), "Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+    )
+    assert response.status == 200, response.body
+    link = response.headers["Link"]
+    assert link.startswith(f"<{base}/correspondence/api/v1/correspondence?"), link
+    assert "evil" not in link
+
+
 def test_default_page_size_is_upstreams_1000_and_bounds_are_checked(app_env, token_issuer) -> None:
     response = search(token_issuer, pageSize=1001)
     assert response.status == 400 and response.json()["code"] == "STD-00000"

@@ -32,7 +32,9 @@ class LocalHost:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> "LocalHost":
-        env = {**os.environ, **self.env}
+        # Absolute URLs in answers (the search's Link header) name this host, as a deployment's
+        # PUBLIC_BASE_URL names the app.
+        env = {**os.environ, "PUBLIC_BASE_URL": self.url, **self.env}
         env.setdefault("PYTHONPATH", str(ROOT))
         self._log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(

@@ -6,8 +6,9 @@
         ...
         assert server.count("/jwks.json") == 1
 
-A route is a callable returning ``(status, json_body_or_None)``, called per request, so a
-test can change what is served (key rotation, outages) while the server runs.
+A route is a callable returning ``(status, json_body_or_None)`` or ``(status, body, headers)``,
+called per request, so a test can change what is served (key rotation, outages, redirects)
+while the server runs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-Route = Callable[[], tuple[int, Any]]
+Route = Callable[[], tuple[Any, ...]]
 
 
 class LoopbackServer:
@@ -54,9 +55,11 @@ class LoopbackServer:
                 with owner._lock:
                     owner.requests[path] += 1
                 handler = owner.routes.get(path)
-                status, body = handler() if handler else (404, None)
+                status, body, headers = (*(handler() if handler else (404, None)), {})[:3]
                 payload = b"" if body is None else json.dumps(body).encode("utf-8")
                 self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

@@ -253,6 +253,60 @@ def test_valid_maskinporten_token_gives_the_caller(issuer: TokenIssuer) -> None:
     assert caller.scopes == frozenset({WRITE_SCOPE, SERVICE_OWNER_SCOPE})
 
 
+# --- issue #18 row 10: scopes, time claims, lifetime --------------------------------------
+
+
+@pytest.mark.parametrize("separator", ["\t", "\n", "\u00a0", "\u2003", "\r\n", "\x0b"])
+def test_scopes_are_separated_by_ascii_spaces_only(issuer: TokenIssuer, separator: str) -> None:
+    """A Maskinporten token whose two scopes are joined by anything but a space was 200."""
+    scopes = f"{WRITE_SCOPE}{separator}{SERVICE_OWNER_SCOPE}"
+    assert _status_of(_bearer(issuer.maskinporten_token(scopes=scopes)))[0] == 403
+    assert _status_of(_bearer(issuer.maskinporten_token(scopes=f"  {WRITE_SCOPE}   {SERVICE_OWNER_SCOPE} ")))[0] == 200
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("kind", ["string", "bool", "list"])
+def test_time_claims_must_be_numbers(issuer: TokenIssuer, claim: str, kind: str) -> None:
+    value = {"exp": NOW() + 600, "nbf": NOW() - 10, "iat": NOW() - 10}[claim]
+    odd = {"string": str(value), "bool": True, "list": [value]}[kind]
+    status, headers = _status_of(_bearer(issuer.altinn_token(**{claim: odd})))
+    assert (status, headers.get("WWW-Authenticate")) == (401, INVALID)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"exp": 253402300799}, id="exp in the year 9999"),
+        pytest.param({"exp": 253402300799, "iat": None}, id="exp in 9999 without iat"),
+        pytest.param({"iat": None, "exp": "NOW+25h"}, id="exp 25 h ahead"),
+        pytest.param({"iat": "NOW-1h", "exp": "NOW+23h+1m"}, id="exp - iat just over 24 h"),
+    ],
+)
+def test_token_lifetime_has_an_upper_bound(issuer: TokenIssuer, claims: dict[str, Any]) -> None:
+    now = NOW()
+    offsets = {"NOW+25h": now + 25 * 3600, "NOW-1h": now - 3600, "NOW+23h+1m": now + 23 * 3600 + 60}
+    resolved = {k: offsets.get(v, v) if isinstance(v, str) else v for k, v in claims.items()}
+    status, headers = _status_of(_bearer(issuer.altinn_token(**resolved)))
+    assert (status, headers.get("WWW-Authenticate")) == (401, INVALID)
+
+
+def test_the_maximum_lifetime_is_a_setting(issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    day_and_a_half = issuer.altinn_token(exp=NOW() + 36 * 3600)
+    assert _status_of(_bearer(day_and_a_half))[0] == 401
+    monkeypatch.setenv("TOKEN_MAX_LIFETIME_MINUTES", str(48 * 60))
+    assert _status_of(_bearer(day_and_a_half))[0] == 200
+    monkeypatch.setenv("TOKEN_MAX_LIFETIME_MINUTES", "10")
+    assert _status_of(_bearer(issuer.altinn_token(exp=NOW() + 15 * 60)))[0] == 401
+    assert _status_of(_bearer(issuer.altinn_token(exp=NOW() + 5 * 60)))[0] == 200
+
+
+def test_usual_lifetimes_pass(issuer: TokenIssuer) -> None:
+    """Altinn platform tokens (30 min), Maskinporten's (2 min to 2 h), a float exp."""
+    for lifetime in (120, 1800, 7200, 24 * 3600):
+        assert _status_of(_bearer(issuer.altinn_token(exp=NOW() + lifetime)))[0] == 200
+    assert _status_of(_bearer(issuer.maskinporten_token(exp=NOW() + 119.5)))[0] == 200
+
+
 def test_altinn_issuer_is_not_a_maskinporten_issuer(issuer: TokenIssuer) -> None:
     """A Maskinporten-style token must carry the Maskinporten issuer to be one."""
     token = issuer.maskinporten_token(scopes=WRITE_SCOPE, iss=issuer.altinn_issuer)
@@ -266,23 +320,30 @@ def test_unconfigured_issuer_is_not_trusted(issuer: TokenIssuer, monkeypatch: py
 
 # --- the caller's organisation -------------------------------------------------------------
 
+AUTHORITY = "iso6523-actorid-upis"
+
 
 @pytest.mark.parametrize(
     ("claims", "expected"),
     [
         pytest.param({"consumer": {"authority": "iso6523-actorid-upis", "ID": "0192:310000000"}}, "310000000", id="consumer object"),
-        pytest.param({"consumer": json.dumps({"ID": "0192:310000000"})}, "310000000", id="consumer JSON string"),
-        pytest.param({"consumer": {"ID": "310000000"}}, "310000000", id="consumer without prefix"),
+        pytest.param({"consumer": json.dumps({"authority": AUTHORITY, "ID": "0192:310000000"})}, "310000000", id="consumer JSON string"),
+        pytest.param({"consumer": {"authority": AUTHORITY, "ID": "310000000"}}, "310000000", id="consumer without prefix"),
         pytest.param({"urn:altinn:orgNumber": "310000000"}, "310000000", id="orgNumber claim"),
         pytest.param(
-            {"consumer": {"ID": "0192:310000000"}, "urn:altinn:orgNumber": "991825827"},
+            {"consumer": {"authority": AUTHORITY, "ID": "0192:310000000"}, "urn:altinn:orgNumber": "991825827"},
             "310000000",
             id="consumer wins over orgNumber",
         ),
         pytest.param(
-            {"consumer": {"ID": "0208:0123456789"}, "urn:altinn:orgNumber": "310000000"},
+            {"consumer": {"authority": AUTHORITY, "ID": "0208:0123456789"}, "urn:altinn:orgNumber": "310000000"},
             "310000000",
             id="foreign consumer falls back to orgNumber",
+        ),
+        pytest.param(
+            {"consumer": {"authority": "other", "ID": "0192:991825827"}, "urn:altinn:orgNumber": "310000000"},
+            "310000000",
+            id="consumer of another authority falls back to orgNumber",
         ),
     ],
 )
@@ -297,7 +358,10 @@ def test_organization_claims(issuer: TokenIssuer, claims: dict[str, Any], expect
         pytest.param({"client_id": "991825827"}, id="client_id only"),
         pytest.param({}, id="no organisation claim"),
         pytest.param({"consumer": "not json"}, id="consumer not JSON"),
-        pytest.param({"consumer": {"ID": "0192:12345"}}, id="consumer ID not 9 digits"),
+        pytest.param({"consumer": {"authority": AUTHORITY, "ID": "0192:12345"}}, id="consumer ID not 9 digits"),
+        # Issue #18 row 10: only an iso6523-actorid-upis consumer names an organisation.
+        pytest.param({"consumer": {"ID": "0192:310000000"}}, id="consumer without authority"),
+        pytest.param({"consumer": {"authority": "iso6523-actorid-upis ", "ID": "0192:310000000"}}, id="consumer authority not exact"),
         pytest.param({"urn:altinn:orgNumber": "99182582\n"}, id="orgNumber with trailing newline"),
     ],
 )

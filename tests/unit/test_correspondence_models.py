@@ -255,9 +255,19 @@ def test_resource_id_invalid(value: str) -> None:
 
 
 # --- language (Q3) ------------------------------------------------------------------------------
-@pytest.mark.parametrize("value", ["nb", "nN", "EN", "xx", "sv", "  "])
+@pytest.mark.parametrize("value", ["nb", "nN", "EN", "xx", "sv"])
 def test_language_two_letters_pass_the_shape_check(value: str) -> None:
     assert ok(baseline_request(correspondence__content__language=value)).correspondence.content.language == value
+
+
+@pytest.mark.parametrize("value", [None, "", " ", "  ", "\t", "\u00a0", ...])
+def test_language_null_empty_or_whitespace_is_nb(value: Any) -> None:
+    """Behaviour §3.1.3 (issue #18 row 6: " " was 400 STD-00000): the default, as stored and shown."""
+    request = baseline_request(correspondence__content__language=value)
+    if value is ...:
+        del request["correspondence"]["content"]["language"]
+    content = ok(request).correspondence.content
+    assert content.language == "nb" and content.effective_language == "nb"
 
 
 @pytest.mark.parametrize("value", ["nob", "n", "iv", "english", 5])

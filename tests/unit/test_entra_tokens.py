@@ -270,3 +270,47 @@ def test_wrapper_answers(entra: TokenIssuer, caplog: pytest.LogCaptureFixture) -
     for secret in (token, token.split(".")[1], APP_ID, TENANT):
         assert secret not in body
         assert secret not in caplog.text
+
+
+# --- the malware-scan webhook's Entra ID delivery authentication (optional) ----------------
+
+WEBHOOK_AUDIENCE = "api://altinn-correspondence-webhook"
+WEBHOOK_ROLE = "AzureEventGridSecureWebhookSubscriber"
+HANDSHAKE = json.dumps(
+    [{"id": "1", "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent", "data": {"validationCode": "abc"}}]
+).encode()
+
+
+def deliver(authorization: str | None) -> func.HttpResponse:
+    """The webhook's function with Event Grid's validation handshake (needs no storage)."""
+    from tests.support.functions import call
+
+    headers = {"Content-Type": "application/json", **({"Authorization": authorization} if authorization else {})}
+    return call("malware_scan_result", method="POST", raw_body=HANDSHAKE, headers=headers).raw
+
+
+def event_grid_claims(**overrides: Any) -> dict[str, Any]:
+    return claims(**{"aud": WEBHOOK_AUDIENCE, "roles": [WEBHOOK_ROLE], **overrides})
+
+
+def test_without_a_webhook_audience_the_function_key_alone_guards_the_webhook(entra: TokenIssuer) -> None:
+    assert deliver(None).status_code == 200
+
+
+def test_with_a_webhook_audience_event_grids_token_is_required(entra: TokenIssuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MALWARE_SCAN_WEBHOOK_AUDIENCE", WEBHOOK_AUDIENCE)
+    assert deliver(bearer(entra, event_grid_claims())).status_code == 200
+    assert deliver(None).status_code == 401
+    assert deliver(bearer(entra, event_grid_claims(aud=AUDIENCE))).status_code == 401  # the API's audience
+    assert deliver(bearer(entra, event_grid_claims(roles=[ROLE]))).status_code == 403  # not the webhook role
+    assert deliver(bearer(entra, event_grid_claims(iss="https://login.microsoftonline.com/other/v2.0"))).status_code == 401
+    other_key = TokenIssuer(entra.directory.parent / "stranger")
+    assert deliver(bearer(other_key, event_grid_claims())).status_code == 401  # not the tenant's key
+    monkeypatch.setenv("MALWARE_SCAN_WEBHOOK_ROLE", ROLE)
+    assert deliver(bearer(entra, event_grid_claims(roles=[ROLE]))).status_code == 200
+
+
+def test_a_webhook_audience_without_a_tenant_is_a_deployment_error(keys: TokenIssuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MALWARE_SCAN_WEBHOOK_AUDIENCE", WEBHOOK_AUDIENCE)
+    response = deliver(bearer(keys, event_grid_claims()))
+    assert response.status_code == 503

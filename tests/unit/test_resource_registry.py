@@ -53,17 +53,36 @@ def test_found_in_the_dev_file() -> None:
     assert resource_registry.get_resource("ttd-corr-1") == Resource("ttd-corr-1", "CorrespondenceService", OWNER)
 
 
-@pytest.mark.parametrize(
-    "resource_id", ["urn:altinn:resource:ttd-generic-1", "URN:ALTINN:RESOURCE:ttd-generic-1", " ttd-generic-1 "]
-)
+@pytest.mark.parametrize("resource_id", ["urn:altinn:resource:ttd-generic-1", " ttd-generic-1 ", " urn:altinn:resource:ttd-generic-1\t"])
 def test_urn_prefix_and_whitespace_are_stripped(resource_id: str) -> None:
     assert resource_registry.get_resource(resource_id) == Resource("ttd-generic-1", "GenericAccessResource", OWNER)
 
 
 def test_unknown_resource_is_none() -> None:
     assert resource_registry.get_resource("does-not-exist") is None
-    assert resource_registry.get_resource("") is None
-    assert resource_registry.get_resource("urn:altinn:resource:") is None
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "says"),
+    [
+        ("", "required"),
+        ("urn:altinn:resource:", "required"),
+        (".", "'.' or '..'"),
+        ("..", "'.' or '..'"),
+        ("urn:altinn:resource:..", "'.' or '..'"),
+        ("URN:ALTINN:RESOURCE:ttd-generic-1", "prefixed"),  # upstream's prefix is lower-case
+        ("a/b", "may contain only"),
+        ("a%2e", "may contain only"),
+        ("ttd corr", "may contain only"),
+        ("blåbær", "may contain only"),
+        ("x" * 256, "at most 255"),
+    ],
+)
+def test_ids_that_cannot_be_resource_ids_are_refused_before_any_lookup(resource_id: str, says: str) -> None:
+    """Issue #18 row 4: '.' and '..' reached the registry's path; now a 400 saying which rule."""
+    with pytest.raises(errors.HttpProblem) as refused:
+        resource_registry.get_resource(resource_id)
+    assert refused.value.status == 400 and says in (refused.value.detail or "")
 
 
 def test_resource_without_competent_authority_has_no_owner() -> None:
