@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in ("AzureWebJobsStorage", "CorrespondenceStorage"):
         os.environ[name] = connection
 
-    from tests.conftest import app_settings
+    from tests.support.app import app_settings
     from tests.support.localhost import LocalHost
     from tests.support.tokens import TokenIssuer
 

@@ -63,9 +63,9 @@ class Served:
 
 @contextmanager
 def app_env(connection: str) -> Iterator[tuple[dict[str, str], str]]:
-    """App settings trusting a fresh signing key (as ``tests/conftest.py`` builds them), and a
+    """App settings trusting a fresh signing key (as ``tests/support/app.py`` builds them), and a
     valid sender token for one hour."""
-    from tests.conftest import app_settings
+    from tests.support.app import app_settings
     from tests.support.tokens import TokenIssuer
 
     with tempfile.TemporaryDirectory(prefix="bench-keys-") as tmp:

@@ -3,8 +3,9 @@
     python -m tools.azurite -- .venv/bin/python -m bench.load [--seconds 120] [--clients 20]
 
 (or with ``AZURITE_CONNECTION_STRING`` set; ``make load``). The shape of upstream's weekly
-load test (behaviour §9: 20 virtual users, ``create-correspondence`` and
-``create-and-upload-correspondence`` with a 50 KiB file), on one machine: ``--clients`` tasks
+load test (behaviour §9: 20 virtual users for 15 minutes of
+``create-and-upload-correspondence`` with a 50 KiB file, then of reads, which this sender-side
+API does not serve), mixed here with the plain ``create-correspondence``, on one machine: ``--clients`` tasks
 of one aiohttp session, each looping until ``--seconds`` have passed over two iterations in
 turn (the clients start at alternate ones):
 
@@ -193,7 +194,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not connection:
         sys.exit("AZURITE_CONNECTION_STRING is not set: run via `python -m tools.azurite -- ...` or `make load`")
 
-    from tests.conftest import app_settings
+    from tests.support.app import app_settings
     from tests.support.localhost import LocalHost
     from tests.support.tokens import TokenIssuer
 

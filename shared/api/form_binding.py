@@ -27,7 +27,10 @@ from pydantic import BaseModel
 
 from shared.api.multipart import FilePart, parse_multipart
 from shared.core import errors
-from shared.models.correspondence import InitializeCorrespondencesRequest, parse_initialize_request
+from shared.models.correspondence import (
+    InitializeCorrespondencesRequest,
+    parse_initialize_request,
+)
 
 MAX_INDEX = 100_000
 FILE_FIELD = "attachments"

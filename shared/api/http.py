@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import azure.functions as func
-from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 
 from shared.api import problems
 from shared.auth.caller import Caller
@@ -38,6 +42,17 @@ RETRY_AFTER_SECONDS = "5"
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    """How ``api()`` guards a function (read by tools/openapi.py for the document)."""
+
+    consumes: str | None
+    produces: str
+    max_body: int | None
+    content_type_required: bool
+    authenticate: bool
 
 
 @dataclass
@@ -192,6 +207,7 @@ def api(
                     return response
                 return render_exception(exc, ctx.trace_id)
 
+        main.api_options = ApiOptions(consumes, produces, max_body, content_type_required, authenticate)  # type: ignore[attr-defined]
         return main
 
     return decorator

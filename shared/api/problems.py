@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import secrets
 from http import HTTPStatus
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core.errors import ProblemError, RequestValidationError
 
@@ -36,6 +39,57 @@ _TYPE_URLS = {
 }
 
 
+TRACE_ID_PATTERN = "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+
+
+# --- the shapes rendered below (the OpenAPI document's problem schemas) -------------------
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details (protocol-level problems: 401, 403, 404, 405, 413, 415, 503...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    title: str
+    status: int = Field(ge=100, le=599)
+    detail: Optional[str] = None
+    traceId: Optional[str] = None
+
+
+class BusinessProblem(ProblemDetails):
+    """A business error from the catalog: ``errorCode`` is the stable key to test on. Extension
+    members (RFC 9457 §3.2) may follow, e.g. ``existingCorrespondenceId`` on a 1034."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str
+    code: str = Field(pattern=r"^CORR-\d{5}$")
+    errorCode: int
+    traceId: str = Field(pattern=TRACE_ID_PATTERN)
+    statusDescription: str
+
+
+class ValidationError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    title: str
+    paths: list[str]
+
+
+class ValidationProblem(ProblemDetails):
+    """A request-shape failure (400, ``STD-00000``): every failing field with its JSON path."""
+
+    code: str = Field(pattern=r"^STD-00000$")
+    traceId: str = Field(pattern=TRACE_ID_PATTERN)
+    statusDescription: str
+    validationErrors: list[ValidationError]
+    errors: dict[str, list[str]]
+
+
+PROBLEM_MODELS = (ProblemDetails, BusinessProblem, ValidationProblem)
+
+
+# --- rendering ----------------------------------------------------------------------------
 def new_trace_id() -> str:
     """W3C traceparent form, as upstream puts in its problem bodies."""
     return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"

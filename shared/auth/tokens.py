@@ -18,7 +18,13 @@ from typing import Any
 import jwt
 
 from shared.auth import entra
-from shared.auth.caller import WRITE_SCOPE, Caller, InsufficientScope, InvalidToken, MissingToken
+from shared.auth.caller import (
+    WRITE_SCOPE,
+    Caller,
+    InsufficientScope,
+    InvalidToken,
+    MissingToken,
+)
 from shared.auth.jwks import KeySetUnavailable
 from shared.auth.verify import ALGORITHM, verified_claims
 from shared.core import errors, settings

@@ -170,6 +170,9 @@ class AttachmentRecord(Stored):
     created: datetime
     statusHistory: list[AttachmentStatusEvent] = Field(default_factory=list)
     correspondenceIds: list[uuid.UUID] = Field(default_factory=list)
+    # The latest expiry of its links (``expirationInDays`` after each linking correspondence's
+    # publish time); None while no link gives it one (behaviour §3.6, §7.2).
+    expiresAt: datetime | None = None
     upload: UploadState | None = None
 
     def has_status(self, *statuses: AttachmentStatus) -> bool:

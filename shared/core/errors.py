@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+
 @dataclass(frozen=True)
 class CatalogEntry:
     error_code: int

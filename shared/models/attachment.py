@@ -8,7 +8,14 @@ from typing import Optional
 from pydantic import Field
 
 from shared.models.binding import ApiModel
-from shared.models.fields import MAX_SENDERS_REFERENCE, Bool, Checksum, Int32, ResourceId, text
+from shared.models.fields import (
+    MAX_SENDERS_REFERENCE,
+    Bool,
+    Checksum,
+    Int32,
+    ResourceId,
+    text,
+)
 
 MAX_FILE_NAME = 255
 MAX_DISPLAY_NAME = 255

@@ -30,9 +30,11 @@ from __future__ import annotations
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
 
 from shared.core import errors
 from shared.models.recipients import MAX_RECIPIENTS
+
 
 class ApiModel(BaseModel):
     """Case-insensitive property names, unknown properties ignored, camelCase output."""
@@ -79,9 +81,16 @@ class ApiModel(BaseModel):
 
 
 class ResponseModel(BaseModel):
-    """Built in Python by field name; serialized with the camelCase aliases."""
+    """Built in Python by field name; serialized with camelCase names (``correspondence_id`` ->
+    ``correspondenceId``). Unknown fields are refused: what is not declared is not answered."""
 
-    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+    )
 
 
 M = TypeVar("M", bound=BaseModel)

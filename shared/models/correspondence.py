@@ -31,8 +31,16 @@ from pydantic import Field, field_validator
 from shared.core import errors
 from shared.models.attachment import BaseAttachment
 from shared.models.binding import ApiModel, validate_model
-from shared.models.enums import DataLocationType, EmailContentType, NotificationChannel, NotificationTemplate, ReferenceType, TransmissionType
+from shared.models.enums import (
+    DataLocationType,
+    EmailContentType,
+    NotificationChannel,
+    NotificationTemplate,
+    ReferenceType,
+    TransmissionType,
+)
 from shared.models.fields import (
+    MAX_SENDERS_REFERENCE,
     AnyText,
     Bool,
     DataLocationTypeField,
@@ -40,7 +48,6 @@ from shared.models.fields import (
     EmailContentTypeField,
     FreeText,
     Guid,
-    MAX_SENDERS_REFERENCE,
     NotificationChannelField,
     NotificationTemplateField,
     PropertyList,

@@ -14,7 +14,13 @@ from pydantic import BeforeValidator, PlainSerializer, PlainValidator, WithJsonS
 from pydantic_core import PydanticCustomError
 
 from shared.core.statuses import CorrespondenceStatus
-from shared.models.enums import DataLocationType, EmailContentType, NotificationChannel, NotificationTemplate, ReferenceType
+from shared.models.enums import (
+    DataLocationType,
+    EmailContentType,
+    NotificationChannel,
+    NotificationTemplate,
+    ReferenceType,
+)
 from shared.models.recipients import InvalidRecipient, normalize_recipient
 
 MAX_RESOURCE_ID = 255

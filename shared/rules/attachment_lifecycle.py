@@ -189,7 +189,13 @@ def is_interrupted(record: AttachmentRecord, now: datetime | None = None) -> boo
 
 
 # --- links from correspondences --------------------------------------------------------------
-def link(record: AttachmentRecord, correspondence_ids: Iterable[uuid.UUID], *, require_published: bool = True) -> Decision[None]:
+def link(
+    record: AttachmentRecord,
+    correspondence_ids: Iterable[uuid.UUID],
+    *,
+    require_published: bool = True,
+    linked_at: Optional[datetime] = None,
+) -> Decision[None]:
     """Record that these correspondences use the attachment.
 
     Checks, in the same write, that the attachment is still ``Published`` and was never
@@ -199,12 +205,22 @@ def link(record: AttachmentRecord, correspondence_ids: Iterable[uuid.UUID], *, r
     ``require_published=False``: a file the same request uploaded (multipart initialize). It
     may still await its malware scan; nobody else knows its id, and the publisher fails the
     correspondence if the scan fails it.
+
+    With ``expirationInDays`` set, the new links expire that many days after ``linked_at``
+    (the later of the correspondence's publish time and now); the attachment keeps the latest
+    expiry of its links (``expiresAt``).
     """
     if require_published and (record.status is not AttachmentStatus.Published or record.has_status(*GONE_ATTACHMENT)):
         raise errors.ATTACHMENT_NOT_PUBLISHED.error()
     missing = [cid for cid in correspondence_ids if cid not in record.correspondenceIds]
     record.correspondenceIds.extend(missing)
-    return Decision(bool(missing))
+    expiry_changed = False
+    if missing and record.expirationInDays is not None and linked_at is not None:
+        expires = linked_at + timedelta(days=record.expirationInDays)
+        if record.expiresAt is None or as_utc(record.expiresAt) < expires:
+            record.expiresAt = expires
+            expiry_changed = True
+    return Decision(bool(missing) or expiry_changed)
 
 
 def unlink(record: AttachmentRecord, correspondence_ids: Iterable[uuid.UUID]) -> Decision[None]:

@@ -13,6 +13,7 @@ step  function                                    codes, in order
                                                   Dialogporten lookups: 1054, 1050, 1046)
 18    ``check_attachment_count(req, existing)``   1038
 21    ``check_new_attachments_json(req)``         2010/2011/2013/2012/2021 per attachment, 1005
+23    ``check_existing_attachments_expiry(...)``  1055
 24    ``check_reply_options(req)``                1035
 26    ``check_notification(req)``                 3001, 3022, 3017, 3019, 3018, 3015, 3011,
                                                   3012, 3002-3007, 3024, 3025
@@ -26,10 +27,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
-from typing import Optional
+from datetime import datetime, timedelta
+from typing import Optional, Sequence
 
 from shared.core import errors
+from shared.core.clock import as_utc
+from shared.core.documents import AttachmentRecord
 from shared.models.correspondence import InitializeCorrespondencesRequest
 from shared.models.enums import ReferenceType
 from shared.models.fields import utf16_length
@@ -41,6 +44,8 @@ SUPPORTED_LANGUAGES = frozenset({"nb", "nn", "en"})
 MAX_ATTACHMENTS = 100
 MAX_REPLY_URL_LENGTH = 255
 RECIPIENT_NAME_PLACEHOLDER = "{{recipientName}}"
+# Step 23: an existing attachment must stay available at least this long.
+EXISTING_ATTACHMENT_MIN_LIFETIME = timedelta(hours=6)
 # Characters never allowed unescaped in a URI (Uri.IsWellFormedUriString refuses them), and a
 # "%" not followed by two hex digits.
 _URI_INVALID = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]|%(?![0-9A-Fa-f]{2})')
@@ -154,6 +159,14 @@ def check_new_attachments_json(req: InitializeCorrespondencesRequest) -> None:
         check_file_name(attachment.file_name)
     if attachments:
         raise errors.FILES_DO_NOT_MATCH_ATTACHMENTS.error()
+
+
+def check_existing_attachments_expiry(existing: Sequence[AttachmentRecord], now: datetime) -> None:
+    """Step 23: an existing attachment whose links expire at or before now + 6 hours -> 1055
+    (its ``expiresAt`` is the latest expiry of the links it has; never linked, it has none)."""
+    limit = now + EXISTING_ATTACHMENT_MIN_LIFETIME
+    if any(a.expiresAt is not None and as_utc(a.expiresAt) <= limit for a in existing):
+        raise errors.ATTACHMENT_EXPIRES_SOON.error()
 
 
 def is_valid_reply_url(url: Optional[str]) -> bool:

@@ -14,7 +14,10 @@ import hashlib
 from typing import Protocol, Sequence
 
 from shared.core import errors
-from shared.models.correspondence import CorrespondenceAttachment, InitializeCorrespondencesRequest
+from shared.models.correspondence import (
+    CorrespondenceAttachment,
+    InitializeCorrespondencesRequest,
+)
 from shared.rules.attachment_files import check_expiration_days, check_file_name
 
 MAX_FILE_SIZE = 2_000_000_000  # upstream's per-file limit for the multipart variant (2004)

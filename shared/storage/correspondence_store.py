@@ -41,7 +41,12 @@ from pydantic import BaseModel
 
 from shared.core.clock import as_utc, utcnow
 from shared.core.decisions import Decision
-from shared.core.documents import CorrespondenceRecord, IdempotencyClaim, RequestManifest, correspondence_ids
+from shared.core.documents import (
+    CorrespondenceRecord,
+    IdempotencyClaim,
+    RequestManifest,
+    correspondence_ids,
+)
 from shared.core.errors import ServiceUnavailable
 from shared.storage import clients, optimistic
 

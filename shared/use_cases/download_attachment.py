@@ -15,6 +15,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from shared.auth.caller import Caller
 from shared.core import errors
+from shared.core.operations import Answer, Operation
 from shared.core.statuses import CorrespondenceStatus
 from shared.models.ranges import parse_range
 from shared.rules import attachment_lifecycle as lifecycle
@@ -23,6 +24,29 @@ from shared.use_cases.attachment_access import accessible
 
 # Without a Range header: the Functions worker holds a response in memory.
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
+_BINARY = {"type": "string", "format": "binary"}
+
+OPERATION = Operation(
+    summary="Download an attachment's file (whole, or a byte range)",
+    tags=("Attachment",),
+    headers=(("Range", "bytes=start-end, bytes=start- or bytes=-length (one range)."),),
+    answers=(
+        Answer(200, "The file.", _BINARY, media_type="application/octet-stream"),
+        Answer(206, "A part of the file.", _BINARY, media_type="application/octet-stream",
+               headers=(("Content-Range", "bytes start-end/size"),)),
+    ),
+    errors=(
+        errors.ATTACHMENT_NOT_FOUND,
+        errors.NO_ACCESS_TO_RESOURCE,
+        errors.ATTACHMENT_PURGED_CANT_DOWNLOAD,
+        errors.ATTACHMENT_EXPIRED_CANT_DOWNLOAD,
+        errors.ATTACHED_TO_PUBLISHED,
+    ),
+    problems=(
+        (400, f"The file is larger than {MAX_DOWNLOAD_BYTES} bytes and no Range was sent."),
+        (416, "The range is not satisfiable."),
+    ),
+)
 
 
 @dataclass

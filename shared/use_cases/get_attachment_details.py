@@ -4,24 +4,32 @@ history (behaviour §6.5)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from shared.auth.caller import Caller
-from shared.core.documents import AttachmentRecord
+from shared.core import errors
+from shared.core.operations import Answer, Operation
+from shared.models.responses import AttachmentDetails, AttachmentStatusEventView
 from shared.use_cases.attachment_access import accessible
-from shared.use_cases.get_attachment import overview_of
+from shared.use_cases.get_attachment import overview_fields
+
+OPERATION = Operation(
+    summary="Get an attachment with its status history",
+    tags=("Attachment",),
+    answers=(Answer(200, "The attachment and its status history.", AttachmentDetails),),
+    errors=(errors.ATTACHMENT_NOT_FOUND, errors.NO_ACCESS_TO_RESOURCE),
+)
 
 
-def details_of(record: AttachmentRecord) -> dict[str, Any]:
-    body = overview_of(record)
-    body["displayName"] = record.displayName if record.displayName is not None else record.fileName
-    body["checksum"] = record.checksum if record.checksum is not None else ""
-    body["statusHistory"] = [
-        {"status": e.status.name, "statusText": e.statusText, "statusChanged": e.statusChanged.isoformat()}
-        for e in record.statusHistory
-    ]
-    return body
-
-
-def get_attachment_details(caller: Caller, attachment_id: uuid.UUID) -> dict[str, Any]:
-    return details_of(accessible(caller, attachment_id))
+def get_attachment_details(caller: Caller, attachment_id: uuid.UUID) -> AttachmentDetails:
+    record = accessible(caller, attachment_id)
+    fields = overview_fields(record)
+    # Upstream's details differ from the overview here (behaviour §6.5).
+    fields["display_name"] = record.displayName if record.displayName is not None else record.fileName
+    fields["checksum"] = record.checksum if record.checksum is not None else ""
+    return AttachmentDetails(
+        **fields,
+        status_history=[
+            AttachmentStatusEventView(status=e.status, status_text=e.statusText, status_changed=e.statusChanged)
+            for e in record.statusHistory
+        ],
+    )

@@ -4,21 +4,32 @@ correspondence (upstream ``CorrespondenceOverviewExt``)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from shared.auth.access import ensure_owner
 from shared.auth.caller import Caller
 from shared.core import errors
 from shared.core.documents import CorrespondenceRecord, RequestManifest
+from shared.core.operations import Answer, Operation
+from shared.models.responses import (
+    CorrespondenceAttachmentOverview,
+    CorrespondenceContentOverview,
+    CorrespondenceOverview,
+)
 from shared.storage import attachment_store
 from shared.storage import correspondence_store as store
 
+OPERATION = Operation(
+    summary="Get a correspondence (sender's overview)",
+    tags=("Correspondence",),
+    answers=(Answer(200, "The correspondence.", CorrespondenceOverview),),
+    errors=(errors.CORRESPONDENCE_NOT_FOUND, errors.NO_ACCESS_TO_RESOURCE),
+)
 
-def iso(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+# Every attachment here is stored by this service (upstream's value for its own storage).
+DATA_LOCATION = "AltinnCorrespondenceAttachment"
 
 
-def _attachment_entries(record: CorrespondenceRecord) -> list[dict[str, Any]]:
+def _attachment_entries(record: CorrespondenceRecord) -> list[CorrespondenceAttachmentOverview]:
     entries = []
     for attachment_id in record.attachmentIds:
         attachment = attachment_store.read(attachment_id)
@@ -26,48 +37,60 @@ def _attachment_entries(record: CorrespondenceRecord) -> list[dict[str, Any]]:
             continue
         latest = attachment.current() if attachment.statusHistory else None
         entries.append(
-            {
-                "id": str(attachment.id),
-                "fileName": attachment.fileName,
-                "displayName": attachment.displayName,
-                "isEncrypted": attachment.isEncrypted,
-                "checksum": attachment.checksum,
-                "sendersReference": attachment.sendersReference,
-                "dataType": attachment.dataType,
-                "dataLocationType": "AltinnCorrespondenceAttachment",
-                "created": iso(attachment.created),
-                "status": latest.status.name if latest else None,
-                "statusText": latest.statusText if latest else None,
-                "statusChanged": iso(latest.statusChanged) if latest else None,
-            }
+            CorrespondenceAttachmentOverview(
+                id=attachment.id,
+                file_name=attachment.fileName,
+                display_name=attachment.displayName,
+                is_encrypted=attachment.isEncrypted,
+                checksum=attachment.checksum,
+                senders_reference=attachment.sendersReference,
+                data_type=attachment.dataType,
+                data_location_type=DATA_LOCATION,
+                created=attachment.created,
+                status=latest.status if latest else None,
+                status_text=latest.statusText if latest else None,
+                status_changed=latest.statusChanged if latest else None,
+            )
         )
     return entries
 
 
-def overview(record: CorrespondenceRecord, manifest: RequestManifest) -> dict[str, Any]:
-    shared_part = dict(manifest.correspondence)
-    content = dict(shared_part.get("content") or {})
-    content["attachments"] = _attachment_entries(record)
+def overview_fields(record: CorrespondenceRecord, manifest: RequestManifest) -> dict:
+    """The overview's fields by name: the request's shared ``correspondence`` and the record's
+    own state (the details add the history)."""
+    shared = manifest.correspondence
+    content = shared.get("content") or {}
     current = record.current()
-    body: dict[str, Any] = {
-        **shared_part,
-        "correspondenceId": str(record.id),
-        "resourceId": record.resourceId,
-        "sender": record.sender,
-        "sendersReference": record.sendersReference,
-        "recipient": record.recipient,
-        "content": content,
-        "created": iso(record.created),
-        "requestedPublishTime": iso(record.requestedPublishTime),
-        "dueDateTime": iso(record.dueDateTime),
-        "status": current.status.name,
-        "statusText": current.statusText,
-        "statusChanged": iso(current.statusChanged),
-        "published": iso(record.published),
-        "markedUnread": None,
-        "notifications": [],
-    }
-    return body
+    return dict(
+        correspondence_id=record.id,
+        resource_id=record.resourceId,
+        sender=record.sender,
+        senders_reference=record.sendersReference,
+        message_sender=shared.get("messageSender"),
+        recipient=record.recipient,
+        content=CorrespondenceContentOverview(
+            language=content.get("language"),
+            message_title=content["messageTitle"],
+            message_summary=content.get("messageSummary"),
+            message_body=content["messageBody"],
+            attachments=_attachment_entries(record),
+        ),
+        created=record.created,
+        requested_publish_time=record.requestedPublishTime,
+        due_date_time=record.dueDateTime,
+        external_references=shared.get("externalReferences"),
+        property_list=shared.get("propertyList") or {},
+        reply_options=shared.get("replyOptions") or [],
+        notification=shared.get("notification"),
+        ignore_reservation=shared.get("ignoreReservation"),
+        is_confirmation_needed=bool(shared.get("isConfirmationNeeded")),
+        is_confidential=bool(shared.get("isConfidential")),
+        allow_forwarding=bool(shared.get("allowForwarding")),
+        status=current.status,
+        status_text=current.statusText,
+        status_changed=current.statusChanged,
+        published=record.published,
+    )
 
 
 def load_for_sender(caller: Caller, correspondence_id: uuid.UUID) -> tuple[CorrespondenceRecord, RequestManifest, str]:
@@ -80,6 +103,6 @@ def load_for_sender(caller: Caller, correspondence_id: uuid.UUID) -> tuple[Corre
     return record, manifest, etag
 
 
-def get_correspondence(caller: Caller, correspondence_id: uuid.UUID) -> dict[str, Any]:
+def get_correspondence(caller: Caller, correspondence_id: uuid.UUID) -> CorrespondenceOverview:
     record, manifest, _ = load_for_sender(caller, correspondence_id)
-    return overview(record, manifest)
+    return CorrespondenceOverview(**overview_fields(record, manifest))

@@ -16,13 +16,52 @@ from shared.auth.caller import Caller
 from shared.core import errors
 from shared.core.clock import utcnow
 from shared.core.documents import AttachmentRecord
+from shared.core.operations import Answer, Operation
 from shared.core.statuses import AttachmentStatus
 from shared.models.attachment import BaseAttachment, InitializeAttachmentRequest
 from shared.models.binding import validate_model
-from shared.rules.attachment_files import check_expiration_days, check_file_name, data_type_for
+from shared.rules.attachment_files import (
+    check_expiration_days,
+    check_file_name,
+    data_type_for,
+)
 from shared.storage import attachment_store
 
 logger = logging.getLogger(__name__)
+
+OPERATION = Operation(
+    summary="Initialize an attachment (metadata); upload its file next",
+    tags=("Attachment",),
+    request=InitializeAttachmentRequest,
+    request_example={
+        "resourceId": "ttd-corr-1",
+        "fileName": "letter.pdf",
+        "sendersReference": "case-4711-letter",
+        "expirationInDays": 14,
+    },
+    answers=(Answer(200, "The new attachment's id (a JSON string).", {"type": "string", "format": "uuid"}),),
+    errors=(
+        errors.SERVICE_OWNER_NOT_FOUND,
+        errors.NO_ACCESS_TO_RESOURCE,
+        errors.ATTACHMENT_RESOURCE_TYPE,
+        errors.FILENAME_MISSING,
+        errors.FILENAME_TOO_LONG,
+        errors.FILETYPE_NOT_ALLOWED,
+        errors.FILENAME_INVALID,
+        errors.FILENAME_RESERVED,
+        errors.EXPIRATION_TOO_SHORT,
+    ),
+    links={
+        name: {"operationId": operation_id, "parameters": {"attachmentId": "$response.body"}}
+        for name, operation_id in (
+            ("GetAttachment", "get_attachment"),
+            ("GetAttachmentDetails", "get_attachment_details"),
+            ("UploadAttachment", "upload_attachment"),
+            ("DownloadAttachment", "download_attachment"),
+            ("PurgeAttachment", "purge_attachment"),
+        )
+    },
+)
 
 
 def initialize_attachment(caller: Caller, body: Any) -> uuid.UUID:

@@ -18,10 +18,19 @@ from shared.auth import access
 from shared.auth.caller import Caller
 from shared.core import errors
 from shared.core.clock import utcnow
-from shared.core.documents import AttachmentRecord, CorrespondenceRecord, RequestManifest, correspondence_ids
+from shared.core.documents import (
+    AttachmentRecord,
+    CorrespondenceRecord,
+    RequestManifest,
+    correspondence_ids,
+)
+from shared.core.operations import Answer, Operation
 from shared.core.statuses import AttachmentStatus, CorrespondenceStatus
 from shared.models.correspondence import InitializeCorrespondencesRequest
-from shared.models.responses import InitializeCorrespondencesResponse, InitializedCorrespondence
+from shared.models.responses import (
+    InitializeCorrespondencesResponse,
+    InitializedCorrespondence,
+)
 from shared.rules import external_checks
 from shared.rules import initialize as initialize_rules
 from shared.storage import attachment_store, correspondence_index
@@ -29,6 +38,93 @@ from shared.storage import correspondence_store as store
 from shared.use_cases.attachment_links import AttachmentLinks
 
 _lookups = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lookup")
+
+# In upstream's rule order (behaviour §1, §3.5): what a request may be answered with.
+RULE_ERRORS = (
+    errors.INVALID_NOTIFICATION_TEMPLATE,  # the mapper, after the request shape
+    errors.IDEMPOTENT_KEY_MULTIPLE_RECIPIENTS,  # 1
+    errors.DUPLICATE_IDEMPOTENT_KEY,
+    errors.SERVICE_OWNER_NOT_FOUND,  # 2-4
+    errors.NO_ACCESS_TO_RESOURCE,
+    errors.CORRESPONDENCE_RESOURCE_TYPE,
+    errors.CONFIDENTIAL_REQUIRED,  # 6-7
+    errors.CONFIDENTIAL_NOT_ALLOWED,
+    errors.FORWARDING_AUTH_LEVEL,
+    errors.DUPLICATE_RECIPIENTS,  # 8-9
+    errors.RECIPIENT_LOOKUP_FAILED,
+    errors.RECIPIENTS_LACK_CONFIDENTIAL_ROLES,
+    errors.DUE_DATE_REQUIRED,  # 10-11
+    errors.RECIPIENT_RESERVED,
+    errors.RESERVATION_REGISTRY_FAILED,
+    errors.DUE_DATE_PRIOR_TODAY,  # 12-14
+    errors.DUE_DATE_PRIOR_PUBLISH_TIME,
+    errors.TITLE_NOT_PLAIN_TEXT,
+    errors.BODY_NOT_MARKDOWN,
+    errors.INVALID_LANGUAGE,
+    errors.MESSAGE_SENDER_NOT_PLAIN_TEXT,
+    errors.MULTIPLE_TRANSMISSION_TYPES,  # 15-16
+    errors.TRANSMISSION_TYPE_WITHOUT_DIALOG,
+    errors.INVALID_DIALOG_ID,
+    errors.TRANSMISSION_SINGLE_RECIPIENT,
+    errors.TRANSMISSION_NO_REPLY_OPTIONS,
+    errors.DIALOG_NOT_FOUND,
+    errors.TRANSMISSION_SERVICE_OWNER_MISMATCH,
+    errors.TRANSMISSION_RECIPIENT_MISMATCH,
+    errors.ATTACHMENT_SENDER_MISMATCH,  # 17-20
+    errors.EXISTING_ATTACHMENT_NOT_FOUND,
+    errors.ATTACHMENT_COUNT_EXCEEDED,
+    errors.ATTACHMENT_NOT_PUBLISHED,
+    errors.FORWARDING_SIZE,
+    errors.FILENAME_MISSING,  # 21
+    errors.FILENAME_TOO_LONG,
+    errors.FILETYPE_NOT_ALLOWED,
+    errors.FILENAME_INVALID,
+    errors.FILENAME_RESERVED,
+    errors.FILES_DO_NOT_MATCH_ATTACHMENTS,
+    errors.ATTACHMENT_EXPIRES_SOON,  # 23
+    errors.INVALID_REPLY_OPTIONS,  # 24
+    errors.TEMPLATE_NOT_FOUND,  # 26
+    errors.OVERRIDE_REQUIRES_CUSTOM_RECIPIENTS,
+    errors.CUSTOM_RECIPIENT_MULTIPLE_RECIPIENTS,
+    errors.CUSTOM_RECIPIENT_NO_IDENTIFIER,
+    errors.CUSTOM_RECIPIENT_MULTIPLE_IDENTIFIERS,
+    errors.RECIPIENT_NAME_KEYWORD_NOT_ALLOWED,
+    errors.INVALID_EMAIL,
+    errors.INVALID_MOBILE_NUMBER,
+    errors.MISSING_EMAIL_CONTENT,
+    errors.MISSING_EMAIL_REMINDER_CONTENT,
+    errors.MISSING_SMS_CONTENT,
+    errors.MISSING_SMS_REMINDER_CONTENT,
+    errors.MISSING_PREFERRED_CONTENT,
+    errors.MISSING_PREFERRED_REMINDER_CONTENT,
+    errors.MISSING_EMAIL_AND_SMS_CONTENT,
+    errors.MISSING_EMAIL_AND_SMS_REMINDER_CONTENT,
+)
+EXAMPLE = {
+    "correspondence": {
+        "resourceId": "ttd-corr-1",
+        "sendersReference": "case-4711",
+        "content": {"language": "nb", "messageTitle": "Vedtak", "messageSummary": "Ditt vedtak",
+                    "messageBody": "# Vedtak\nSøknaden er innvilget."},
+    },
+    "recipients": ["26818099001"],
+}
+CORRESPONDENCE_LINKS = {
+    name: {"operationId": operation_id, "parameters": {"correspondenceId": "$response.body#/correspondences/0/correspondenceId"}}
+    for name, operation_id in (
+        ("GetCorrespondence", "get_correspondence"),
+        ("GetCorrespondenceDetails", "get_correspondence_details"),
+    )
+}
+OPERATION = Operation(
+    summary="Initialize one correspondence per recipient (JSON; existing attachments only)",
+    tags=("Correspondence",),
+    request=InitializeCorrespondencesRequest,
+    request_example=EXAMPLE,
+    answers=(Answer(200, "Stored and queued for publishing.", InitializeCorrespondencesResponse),),
+    errors=RULE_ERRORS,
+    links=CORRESPONDENCE_LINKS,
+)
 
 
 @dataclass
@@ -51,7 +147,7 @@ class PreparedRequest:
 
 
 def _load_existing_attachments(ids: list[uuid.UUID], sender: str) -> list[AttachmentRecord]:
-    """Steps 17 and 19's inputs: 1017 as soon as a foreign attachment is met, then 1007."""
+    """Step 17 (1017 as soon as a foreign attachment is met, then 1007); its result feeds steps 18-20."""
     if not ids:
         return []
     records = list(_lookups.map(attachment_store.read, ids))
@@ -100,6 +196,9 @@ def prepare(
         caller, correspondence.resource_id, allowed_types=allowed, type_error=errors.CORRESPONDENCE_RESOURCE_TYPE
     )
     sender = access.sender_urn(resource.owner_organization)
+    # 5. the caller party: a token without an organisation was refused already (401/4006,
+    # shared.auth.tokens). 4002 is upstream's register lookup of that party's UUID; without a
+    # register integration there is no such lookup, so 4002 cannot occur here.
     # 6-7. confidentiality and forwarding rules of the resource policy. The integrations
     # (resource policy, register, KRR, Dialogporten) are not configured: ``None`` lookups
     # select the documented "not configured" behaviour of each check.
@@ -126,6 +225,8 @@ def prepare(
     external_checks.check_forwarding_size(request, total)
     # 21-22. new attachments (the JSON endpoint carries no files: quirk Q1, 1005)
     check_new_attachments(request)
+    # 23. an existing attachment whose links expire within 6 hours
+    initialize_rules.check_existing_attachments_expiry(existing, now)
     # 24. reply options; 25. recipient-name placeholder; 26. notification
     initialize_rules.check_reply_options(request)
     external_checks.check_recipient_names(request, None)
@@ -143,7 +244,10 @@ def commit(prepared: PreparedRequest, new_attachments: NewAttachments | None = N
     attachment_ids = prepared.existing_attachment_ids + (new_attachments.ids if new_attachments else [])
     ready = new_attachments is None or new_attachments.all_published
     new_request = _build(prepared.request, prepared.sender, attachment_ids, ready, prepared.now)
-    links = AttachmentLinks(frozenset(new_attachments.ids) if new_attachments is not None else frozenset())
+    links = AttachmentLinks(
+        uploaded_by_this_request=frozenset(new_attachments.ids) if new_attachments is not None else frozenset(),
+        linked_at=max(new_request.manifest.requestedPublishTime, prepared.now),
+    )
     try:
         store.store_new(new_request, links)
     except store.IdempotentKeyTaken as taken:

@@ -25,12 +25,24 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 from shared.auth.caller import Caller
+from shared.core import errors
+from shared.core.operations import Answer, Operation
 from shared.core.statuses import AttachmentStatus
-from shared.models.correspondence import CorrespondenceAttachment, InitializeCorrespondencesRequest
+from shared.models.correspondence import (
+    CorrespondenceAttachment,
+    InitializeCorrespondencesRequest,
+)
 from shared.models.responses import InitializeCorrespondencesResponse
 from shared.rules.new_files import NamedFile, NewFiles
 from shared.use_cases.initialize_attachment import create_attachment
-from shared.use_cases.initialize_correspondence import NewAttachments, PreparedRequest, commit, prepare
+from shared.use_cases.initialize_correspondence import (
+    CORRESPONDENCE_LINKS,
+    RULE_ERRORS,
+    NewAttachments,
+    PreparedRequest,
+    commit,
+    prepare,
+)
 from shared.use_cases.upload_attachment import upload_new_file
 
 logger = logging.getLogger(__name__)
@@ -38,6 +50,23 @@ logger = logging.getLogger(__name__)
 STORE_CONCURRENCY = 4  # files stored at a time (each stages up to 4 blocks in parallel)
 
 _pool = ThreadPoolExecutor(max_workers=STORE_CONCURRENCY, thread_name_prefix="multipart")
+
+OPERATION = Operation(
+    summary="Initialize correspondences with their files in one multipart/form-data request",
+    description="Form fields are the JSON model's paths (docs/multipart.md); file parts are named "
+    "attachments. The host caps a request at 100 MB.",
+    tags=("Correspondence",),
+    request=("multipart/form-data", {"type": "object", "additionalProperties": True}),
+    bound_to=InitializeCorrespondencesRequest,
+    answers=(Answer(200, "Files stored, correspondences stored and queued.", InitializeCorrespondencesResponse),),
+    errors=RULE_ERRORS + (
+        errors.INVALID_FILE_SIZE,
+        errors.EXPIRATION_TOO_SHORT,
+        errors.CHECKSUM_MISMATCH,
+        errors.UPLOAD_FAILED,
+    ),
+    links=CORRESPONDENCE_LINKS,
+)
 
 
 def _store_files(prepared: PreparedRequest, new_files: NewFiles) -> NewAttachments:

@@ -9,6 +9,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from shared.core.operations import Answer, Operation
+
+OPERATION = Operation(
+    summary="This OpenAPI document",
+    tags=("Operations",),
+    answers=(Answer(200, "The OpenAPI 3.1 document.", {"type": "object"}),),
+)
 DOCUMENT = Path(__file__).resolve().parents[1] / "api" / "openapi.json"
 
 

@@ -10,11 +10,26 @@ import logging
 import uuid
 
 from shared.auth.caller import Caller
+from shared.core import errors
+from shared.core.operations import Answer, Operation
 from shared.rules import attachment_lifecycle as lifecycle
 from shared.storage import blocks
 from shared.use_cases.attachment_access import accessible, update_existing
 
 logger = logging.getLogger(__name__)
+
+OPERATION = Operation(
+    summary="Purge an attachment (its file; the record stays to answer 2006)",
+    tags=("Attachment",),
+    answers=(Answer(204, "Purged."),),
+    errors=(
+        errors.ATTACHMENT_NOT_FOUND,
+        errors.NO_ACCESS_TO_RESOURCE,
+        errors.FILE_ALREADY_PURGED,
+        errors.ATTACHMENT_EXPIRED_CANT_PURGE,
+        errors.PURGE_LINKED_ATTACHMENT,
+    ),
+)
 
 
 def purge_attachment(caller: Caller, attachment_id: uuid.UUID) -> None:

@@ -24,6 +24,7 @@ import uuid
 from shared.auth.caller import Caller
 from shared.core import errors
 from shared.core.documents import CorrespondenceRecord
+from shared.core.operations import Answer, Operation
 from shared.core.statuses import CorrespondenceStatus
 from shared.rules import correspondence_lifecycle as lifecycle
 from shared.storage import correspondence_index
@@ -32,6 +33,18 @@ from shared.use_cases.attachment_links import AttachmentLinks
 from shared.use_cases.get_correspondence import load_for_sender
 
 logger = logging.getLogger(__name__)
+
+OPERATION = Operation(
+    summary="Purge a correspondence before it is published (the sender withdraws it)",
+    tags=("Correspondence",),
+    answers=(Answer(200, "Purged: the correspondence id (a JSON string).", {"type": "string", "format": "uuid"}),),
+    errors=(
+        errors.CORRESPONDENCE_NOT_FOUND,
+        errors.NO_ACCESS_TO_RESOURCE,
+        errors.ALREADY_PURGED,
+        errors.CANT_PURGE_PUBLISHED,
+    ),
+)
 
 
 def _release(record: CorrespondenceRecord) -> None:

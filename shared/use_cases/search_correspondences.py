@@ -22,16 +22,17 @@ Only ``role=Sender`` is served: this API implements the sender side, so ``Recipi
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Mapping
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from shared.auth import access
 from shared.auth.caller import Caller
 from shared.core import errors
 from shared.core.identifiers import organization_of
+from shared.core.operations import Answer, Operation
 from shared.core.statuses import HIDDEN_FROM_SENDER
 from shared.integrations import resource_registry
+from shared.models.responses import SearchResult
 from shared.models.search_query import SearchQuery, encode_token
 from shared.storage import correspondence_index as index
 
@@ -40,13 +41,19 @@ logger = logging.getLogger(__name__)
 _PAGING_PARAMS = {"continuationtoken"}
 
 
-@dataclass(frozen=True)
-class SearchPage:
-    ids: list[str]
-    continuation_token: str | None
-
-    def body(self) -> dict[str, Any]:
-        return {"ids": self.ids, "continuationToken": self.continuation_token}
+OPERATION = Operation(
+    summary="Find your correspondences of a resource, newest first (sender side)",
+    description="Only role=Sender is served: this API implements the sender side. Filters: status "
+    "(the latest status), from/to (requestedPublishTime, exclusive), sendersReference, idempotentKey. "
+    "Pages of pageSize ids; a continuationToken (also in a Link rel=next header) gets the next page.",
+    tags=("Correspondence",),
+    query=SearchQuery,
+    answers=(
+        Answer(200, "The ids of the matching correspondences.", SearchResult,
+               headers=(("Link", "<url>; rel=\"next\" when there is a next page."),)),
+    ),
+    errors=(errors.INVALID_DATE_RANGE, errors.NO_ACCESS_TO_RESOURCE),
+)
 
 
 def _authorize(caller: Caller, query: SearchQuery) -> None:
@@ -61,12 +68,12 @@ def _authorize(caller: Caller, query: SearchQuery) -> None:
         raise errors.NO_ACCESS_TO_RESOURCE.error()
 
 
-def search_correspondences(caller: Caller, query: SearchQuery) -> SearchPage:
+def search_correspondences(caller: Caller, query: SearchQuery) -> SearchResult:
     if query.from_ is not None and query.to is not None and query.from_ > query.to:
         raise errors.INVALID_DATE_RANGE.error()
     _authorize(caller, query)
     if query.status is not None and query.status in HIDDEN_FROM_SENDER:
-        return SearchPage([], None)  # upstream: the sender never sees these
+        return SearchResult(ids=[])  # upstream: the sender never sees these
     criteria = index.Criteria(
         organization=caller.organization,
         resource_id=query.resource_id,
@@ -81,7 +88,7 @@ def search_correspondences(caller: Caller, query: SearchQuery) -> SearchPage:
     found = index.query(criteria, query.page_size + 1)
     page = found[: query.page_size]
     token = encode_token(page[-1]["RowKey"]) if len(found) > query.page_size else None
-    return SearchPage([item["correspondenceId"] for item in page], token)
+    return SearchResult(ids=[item["correspondenceId"] for item in page], continuation_token=token)
 
 
 def next_page_url(url: str, params: Mapping[str, str], token: str) -> str:

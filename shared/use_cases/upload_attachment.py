@@ -21,14 +21,21 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from azure.core.exceptions import AzureError
 
 from shared.auth.caller import Caller
 from shared.core import errors
 from shared.core.documents import AttachmentRecord, UploadState
-from shared.models.ranges import ChunkRange, check_chunk_alignment, covered, parse_content_range
+from shared.core.operations import Answer, Operation
+from shared.models.ranges import (
+    ChunkRange,
+    check_chunk_alignment,
+    covered,
+    parse_content_range,
+)
+from shared.models.responses import AttachmentOverview, UploadedRange, UploadProgress
 from shared.rules import attachment_lifecycle as lifecycle
 from shared.storage import attachment_store, blocks, md5_state
 from shared.use_cases.attachment_access import accessible, update_existing
@@ -37,10 +44,40 @@ from shared.use_cases.get_attachment import get_attachment
 logger = logging.getLogger(__name__)
 
 
+OCTET_STREAM = "application/octet-stream"
+
+OPERATION = Operation(
+    summary="Upload an attachment's file: whole, or in chunks with Content-Range",
+    description="One request carries at most 100 MB (the Functions host's limit); larger files go in "
+    "chunks (docs/attachments.md).",
+    tags=("Attachment",),
+    request=(OCTET_STREAM, {"type": "string", "format": "binary"}),
+    headers=(("Content-Range", "bytes start-end/total for one chunk, or bytes */total to ask for progress."),),
+    answers=(
+        Answer(200, "Uploaded: the attachment's overview.", AttachmentOverview),
+        Answer(202, "A chunked upload in progress.", UploadProgress),
+    ),
+    errors=(
+        errors.ATTACHMENT_NOT_FOUND,
+        errors.NO_ACCESS_TO_RESOURCE,
+        errors.INVALID_FILE_SIZE,
+        errors.FILE_ALREADY_UPLOADED,
+        errors.CANT_UPLOAD_TO_EXISTING_CORRESPONDENCE,
+        errors.FILE_ALREADY_PURGED,
+        errors.CHECKSUM_MISMATCH,
+        errors.UPLOAD_FAILED,
+    ),
+    problems=(
+        (400, "The Content-Range is malformed, or the body length differs from it."),
+        (416, "The Content-Range does not fit this upload (its total, or the block grid)."),
+    ),
+)
+
+
 @dataclass
 class UploadResult:
-    status: int  # 200: the overview; 202: chunked upload in progress (progress document)
-    body: dict[str, Any]
+    status: int  # 200: the overview; 202: chunked upload in progress
+    body: AttachmentOverview | UploadProgress
 
 
 def upload_attachment(
@@ -148,19 +185,18 @@ def _finish(attachment_id: uuid.UUID, size: int, md5: str) -> AttachmentRecord:
 
 
 # --- chunked upload ------------------------------------------------------------------------
-def progress_of(record: AttachmentRecord, total: int) -> dict[str, Any]:
+def progress_of(record: AttachmentRecord, total: int) -> UploadProgress:
     state = record.upload if record.upload is not None and record.upload.mode == "chunked" else None
     ranges = state.ranges if state is not None else []
-    block_size = state.blockSize if state is not None and state.blockSize else blocks.BLOCK_SIZE
-    return {
-        "attachmentId": str(record.id),
-        "status": record.status.name,
-        "size": state.total if state is not None and state.total is not None else total,
-        "received": sum(end - start for start, end in ranges),
-        "ranges": [{"start": start, "end": end - 1} for start, end in ranges],
-        "blockSize": block_size,
-        "complete": state is not None and state.is_complete(),
-    }
+    return UploadProgress(
+        attachment_id=record.id,
+        status=record.status,
+        size=state.total if state is not None and state.total is not None else total,
+        received=sum(end - start for start, end in ranges),
+        ranges=[UploadedRange(start=start, end=end - 1) for start, end in ranges],
+        block_size=state.blockSize if state is not None and state.blockSize else blocks.BLOCK_SIZE,
+        complete=state is not None and state.is_complete(),
+    )
 
 
 def _upload_chunk(record: AttachmentRecord, chunk: ChunkRange, body: bytes, content_length: Optional[str]) -> Optional[UploadResult]:

@@ -345,7 +345,7 @@ def test_entra_needs_a_scope_and_a_credential(cli, entra) -> None:
 @pytest.fixture(scope="module")
 def entra_app(entra, token_issuer, azurite_connection, tmp_path_factory):
     """A local host that trusts the fake tenant's tokens (and maps the client to ORG)."""
-    from tests.conftest import app_settings
+    from tests.support.app import app_settings
     from tests.support.localhost import LocalHost
 
     settings = {

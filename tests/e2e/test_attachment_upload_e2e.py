@@ -23,7 +23,7 @@ SEED = 42
 @pytest.fixture(scope="module")
 def host(token_issuer, azurite_connection, tmp_path_factory):
     """A host of our own, so that its peak memory is this test's alone."""
-    from tests.conftest import app_settings
+    from tests.support.app import app_settings
     from tests.support.localhost import LocalHost
 
     log = tmp_path_factory.mktemp("attachment-host") / "host.log"

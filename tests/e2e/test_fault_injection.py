@@ -46,7 +46,7 @@ import requests
 from azure.storage.blob import BlobServiceClient
 
 from shared.storage.correspondence_store import CLAIM_GRACE
-from tests.conftest import own_app_host
+from tests.support.app import own_app_host
 from tests.support.functions import valid_request
 
 API = "/correspondence/api/v1"

@@ -19,7 +19,7 @@ from contextlib import closing
 import pytest
 import requests
 
-from tests.conftest import app_settings
+from tests.support.app import app_settings
 from tests.support.localhost import LocalHost
 from tools import serve
 
@@ -227,20 +227,20 @@ def test_a_huge_header_is_refused_at_once(host) -> None:
     payload = f"GET /health HTTP/1.1\r\nHost: x\r\nX-Huge: {'a' * 64 * 1024}\r\n\r\n".encode()
     started = time.monotonic()
     status, _, _ = _raw(host, payload, read_timeout=10)
-    assert status in (400, 431)
+    assert status == 400
     assert time.monotonic() - started < 5
 
 
 def test_a_huge_request_line_is_refused(host) -> None:
     payload = f"GET /health?{'a' * 20000} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
     status, _, _ = _raw(host, payload)
-    assert status in (400, 414, 431)
+    assert status == 400
 
 
 def test_too_many_headers_are_refused(host) -> None:
     lines = "".join(f"X-H{i}: v\r\n" for i in range(serve.MAX_HEADERS + 20))
     status, _, _ = _raw(host, f"GET /health HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
-    assert status in (400, 431)
+    assert status == 400
 
 
 def test_a_large_bearer_token_still_fits(host, token_issuer) -> None:

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from bench.load import INITIALIZE, INITIALIZE_ATTACHMENT, INITIALIZE_WITH_ATTACHMENT, UPLOAD, run_load
-from tests.conftest import own_app_host
+from tests.support.app import own_app_host
 
 SECONDS = 15
 CLIENTS = 20

@@ -97,7 +97,7 @@ def test_media_type_gates_over_http(local_app, token_issuer) -> None:
 @pytest.mark.slow
 def test_host_memory_for_a_50_mb_file(token_issuer, azurite_connection, tmp_path_factory) -> None:
     """Peak RSS growth of a host of our own while it takes a 50 MB file in a multipart request."""
-    from tests.conftest import app_settings
+    from tests.support.app import app_settings
     from tests.support.localhost import LocalHost
 
     log = tmp_path_factory.mktemp("multipart-host") / "host.log"

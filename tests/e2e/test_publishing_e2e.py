@@ -14,7 +14,7 @@ import requests
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
-from tests.conftest import own_app_host
+from tests.support.app import own_app_host
 from tests.support.functions import valid_request
 from tests.support.localhost import LocalHost
 

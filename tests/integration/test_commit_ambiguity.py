@@ -18,7 +18,6 @@ from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient
 
-from shared.storage import clients as storage_clients
 from tests.support.faults import use_app_settings, use_transport
 from tests.support.functions import call, valid_request
 
@@ -46,13 +45,12 @@ class LossyTransport(RequestsTransport):
 
 
 @pytest.fixture
-def lossy_app(private_azurite, token_issuer, monkeypatch: pytest.MonkeyPatch):
+def lossy_app(fresh_storage_clients, private_azurite, token_issuer, monkeypatch: pytest.MonkeyPatch):
     use_app_settings(monkeypatch, token_issuer, private_azurite.connection_string)
     use_transport(monkeypatch, LossyTransport)
     LossyTransport.rule, LossyTransport.attempts = None, {}
     yield private_azurite
     LossyTransport.rule = None
-    storage_clients.reset_clients()
 
 
 def _initialize(token_issuer, key: str):

@@ -35,7 +35,7 @@ class FlakyTransport(RequestsTransport):
 
 
 @pytest.fixture
-def flaky_app(private_azurite, token_issuer, monkeypatch: pytest.MonkeyPatch):
+def flaky_app(fresh_storage_clients, private_azurite, token_issuer, monkeypatch: pytest.MonkeyPatch):
     use_app_settings(monkeypatch, token_issuer, private_azurite.connection_string)
     use_transport(monkeypatch, FlakyTransport)
     # Shorter than production so the test need not wait a minute for a stale claim.
@@ -46,11 +46,9 @@ def flaky_app(private_azurite, token_issuer, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(store, "FIRST_DELIVERY_DELAY", timedelta(0))
     # Re-scheduled messages (not yet committed) must not come straight back in the drain loop.
     monkeypatch.setattr(publishing, "UNCOMMITTED_RETRY", timedelta(seconds=30))
-    storage_clients.reset_clients()
     FlakyTransport.healthy = None
     yield private_azurite
     FlakyTransport.healthy = None
-    storage_clients.reset_clients()
 
 
 def _blob_names(connection: str, prefix: str) -> set[str]:

@@ -12,37 +12,14 @@ import pytest
 
 from shared.auth import tokens as auth
 from shared.auth import jwks
+from tests.support.clock import FakeClockFactory
 from tests.support.loopback import LoopbackServer, unused_port
 from tests.support.tokens import TokenIssuer
 
 JWKS_PATH = "/.well-known/jwks.json"
 
-
-class FakeClock:
-    """Steps the key cache through its periods without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    jwks.reset_caches()
-    yield
-    jwks.reset_caches()
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(jwks, "clock", fake)
-    return fake
+# The key cache steps through its periods on a FakeClock (fake_clock(jwks)), without sleeping.
+pytestmark = pytest.mark.usefixtures("fresh_key_sets")
 
 
 @pytest.fixture
@@ -67,7 +44,10 @@ def _status(token: str) -> int:
     return 200
 
 
-def test_rotated_key_is_accepted_without_restart(issuer: TokenIssuer, server: LoopbackServer, clock: FakeClock) -> None:
+def test_rotated_key_is_accepted_without_restart(
+    issuer: TokenIssuer, server: LoopbackServer, fake_clock: FakeClockFactory
+) -> None:
+    clock = fake_clock(jwks)
     assert _status(issuer.altinn_token()) == 200
     assert server.count(JWKS_PATH) == 1
 
@@ -87,8 +67,9 @@ def test_rotated_key_is_accepted_without_restart(issuer: TokenIssuer, server: Lo
 
 
 def test_key_removed_from_the_set_stops_working_after_a_cache_period(
-    issuer: TokenIssuer, server: LoopbackServer, clock: FakeClock
+    issuer: TokenIssuer, server: LoopbackServer, fake_clock: FakeClockFactory
 ) -> None:
+    clock = fake_clock(jwks)
     old_token = issuer.altinn_token()
     assert _status(old_token) == 200
     issuer.rotate(keep_old=False)
@@ -100,8 +81,9 @@ def test_key_removed_from_the_set_stops_working_after_a_cache_period(
 
 
 def test_unknown_kid_flood_fetches_at_most_once_per_interval(
-    issuer: TokenIssuer, server: LoopbackServer, clock: FakeClock
+    issuer: TokenIssuer, server: LoopbackServer, fake_clock: FakeClockFactory
 ) -> None:
+    clock = fake_clock(jwks)
     assert _status(issuer.altinn_token()) == 200
     clock.advance(jwks.UNKNOWN_KID_REFETCH_SECONDS + 1)
     bogus = [issuer.sign(issuer.altinn_claims(), headers={"kid": f"made-up-{n}"}) for n in range(50)]
@@ -139,8 +121,9 @@ def test_concurrent_validations_fetch_the_key_set_once(issuer: TokenIssuer, serv
 
 
 def test_concurrent_validations_after_rotation_refetch_once(
-    issuer: TokenIssuer, server: LoopbackServer, clock: FakeClock
+    issuer: TokenIssuer, server: LoopbackServer, fake_clock: FakeClockFactory
 ) -> None:
+    clock = fake_clock(jwks)
     assert _status(issuer.altinn_token()) == 200
     issuer.rotate()
     server.route(JWKS_PATH, _slow_jwks(issuer))
@@ -164,7 +147,10 @@ def test_key_set_server_error_is_503(issuer: TokenIssuer, server: LoopbackServer
     assert _status(issuer.altinn_token()) == 503
 
 
-def test_failed_fetch_is_not_retried_at_once(issuer: TokenIssuer, server: LoopbackServer, clock: FakeClock) -> None:
+def test_failed_fetch_is_not_retried_at_once(
+    issuer: TokenIssuer, server: LoopbackServer, fake_clock: FakeClockFactory
+) -> None:
+    clock = fake_clock(jwks)
     server.route(JWKS_PATH, lambda: (500, None))
     assert _status(issuer.altinn_token()) == 503
     assert _status(issuer.altinn_token()) == 503
@@ -176,8 +162,9 @@ def test_failed_fetch_is_not_retried_at_once(issuer: TokenIssuer, server: Loopba
 
 
 def test_outage_after_a_fetch_keeps_the_cached_keys_for_a_while(
-    issuer: TokenIssuer, server: LoopbackServer, clock: FakeClock
+    issuer: TokenIssuer, server: LoopbackServer, fake_clock: FakeClockFactory
 ) -> None:
+    clock = fake_clock(jwks)
     assert _status(issuer.altinn_token()) == 200
     server.route(JWKS_PATH, lambda: (503, None))
     clock.advance(jwks.KEY_SET_LIFETIME_SECONDS + 1)

@@ -10,7 +10,10 @@ from shared.integrations import resource_registry
 from shared.auth.caller import Caller
 from shared.core.errors import ServiceUnavailable
 from shared.integrations.resource_registry import Resource
+from tests.support.clock import FakeClockFactory
 from tests.support.loopback import LoopbackServer, unused_port
+
+pytestmark = pytest.mark.usefixtures("fresh_registry_cache")
 
 OWNER = "991825827"
 TYPES = (access.CORRESPONDENCE_SERVICE,)
@@ -25,28 +28,6 @@ def _document(identifier: str, owner: str | None = OWNER, resource_type: str = "
 
 def _caller(org: str = OWNER) -> Caller:
     return Caller(organization=org, issuer="https://issuer.example/", scopes=frozenset(), token_kind="altinn")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    resource_registry.reset_caches()
-    yield
-    resource_registry.reset_caches()
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(resource_registry, "clock", fake)
-    return fake
 
 
 @pytest.fixture
@@ -68,25 +49,29 @@ def test_found(registry: LoopbackServer) -> None:
     assert registry.count("/api/v1/resource/ttd-corr-1") == 1
 
 
-def test_found_is_cached_for_ten_minutes(registry: LoopbackServer, clock: FakeClock) -> None:
+def test_found_is_cached_for_ten_minutes(registry: LoopbackServer, fake_clock: FakeClockFactory) -> None:
+    clock = fake_clock(resource_registry)
     for _ in range(5):
         assert resource_registry.get_resource("ttd-corr-1") is not None
     assert registry.count("/api/v1/resource/ttd-corr-1") == 1
-    clock.now += resource_registry.FOUND_CACHE_SECONDS - 1
+    clock.advance(resource_registry.FOUND_CACHE_SECONDS - 1)
     resource_registry.get_resource("ttd-corr-1")
     assert registry.count("/api/v1/resource/ttd-corr-1") == 1
-    clock.now += 2
+    clock.advance(2)
     resource_registry.get_resource("ttd-corr-1")
     assert registry.count("/api/v1/resource/ttd-corr-1") == 2
 
 
 @pytest.mark.parametrize("resource_id", ["unknown-1", "empty-1"])
-def test_404_and_204_are_none_and_cached_briefly(registry: LoopbackServer, clock: FakeClock, resource_id: str) -> None:
+def test_404_and_204_are_none_and_cached_briefly(
+    registry: LoopbackServer, fake_clock: FakeClockFactory, resource_id: str
+) -> None:
+    clock = fake_clock(resource_registry)
     path = f"/api/v1/resource/{resource_id}"
     assert resource_registry.get_resource(resource_id) is None
     assert resource_registry.get_resource(resource_id) is None
     assert registry.count(path) == 1
-    clock.now += resource_registry.NOT_FOUND_CACHE_SECONDS + 1
+    clock.advance(resource_registry.NOT_FOUND_CACHE_SECONDS + 1)
     assert resource_registry.get_resource(resource_id) is None
     assert registry.count(path) == 2
 

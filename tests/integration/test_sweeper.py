@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from azure.storage.queue import QueueClient
 
-from shared.storage import correspondence_index
 from shared.use_cases import publish_correspondence as publishing
 from shared.storage import clients as storage_clients
 from shared.use_cases import sweep_correspondences as sweeper
@@ -20,11 +19,9 @@ from tests.support.functions import call, valid_request
 
 
 @pytest.fixture
-def private_app(private_azurite, token_issuer, monkeypatch: pytest.MonkeyPatch):
+def private_app(fresh_storage_clients, private_azurite, token_issuer, monkeypatch: pytest.MonkeyPatch):
     use_app_settings(monkeypatch, token_issuer, private_azurite.connection_string)
-    yield private_azurite
-    storage_clients.reset_clients()
-    correspondence_index.reset_clients()
+    return private_azurite
 
 
 def _drain(connection: str) -> list[bytes]:

@@ -232,8 +232,8 @@ def test_single_upload_interrupted_long_ago_is_shown_as_failed(app_env, token_is
 
     attachment_store.update(attachment_id, died_mid_upload)
     view = get_attachment(_caller(token_issuer), attachment_id)
-    assert view["status"] == "Failed"
-    assert "interrupted" in view["statusText"]
+    assert view.status == "Failed"
+    assert "interrupted" in view.status_text
 
 
 def _initialize_for_interruption(token_issuer):

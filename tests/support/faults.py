@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from shared.storage import correspondence_index
 from shared.storage import clients as storage_clients
+from tests.support.app import app_settings
+from tests.support.caches import reset_storage_clients
 
 
 def use_app_settings(monkeypatch: pytest.MonkeyPatch, token_issuer, connection: str) -> None:
-    from tests.conftest import app_settings
-
     for name, value in app_settings(token_issuer, connection).items():
         monkeypatch.setenv(name, value)
-    storage_clients.reset_clients()
-    correspondence_index.reset_clients()
+    reset_storage_clients()
 
 
 def use_transport(monkeypatch: pytest.MonkeyPatch, transport_cls) -> None:

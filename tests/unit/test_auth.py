@@ -22,6 +22,7 @@ from shared.auth import tokens as auth
 from shared.api import problems
 from shared.core import errors
 from shared.api.http import api, json_response
+from tests.support.clock import FakeClockFactory
 from tests.support.tokens import (
     SERVICE_OWNER_SCOPE,
     WRITE_SCOPE,
@@ -30,15 +31,10 @@ from tests.support.tokens import (
     public_pem,
 )
 
+pytestmark = pytest.mark.usefixtures("fresh_key_sets")
+
 ORG = "991825827"
 INVALID = 'Bearer error="invalid_token"'
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    jwks.reset_caches()
-    yield
-    jwks.reset_caches()
 
 
 @pytest.fixture
@@ -345,10 +341,13 @@ def test_trusted_issuer_without_key_set_setting_is_503(issuer: TokenIssuer, monk
     assert _status_of(_bearer(issuer.altinn_token()))[0] == 503
 
 
-def test_rotated_key_in_a_file_is_picked_up(issuer: TokenIssuer) -> None:
+def test_rotated_key_in_a_file_is_picked_up(issuer: TokenIssuer, fake_clock: FakeClockFactory) -> None:
+    clock = fake_clock(jwks)
     assert _status_of(_bearer(issuer.altinn_token()))[0] == 200
     issuer.rotate()
-    time.sleep(1.05)  # the file key set is re-read on an unknown kid at most once a second
+    # The file key set is re-read on an unknown kid at most once a second: not yet, then yes.
+    assert _status_of(_bearer(issuer.altinn_token()))[0] == 401
+    clock.advance(jwks.UNKNOWN_KID_REFETCH_SECONDS_FILE)
     assert _status_of(_bearer(issuer.altinn_token()))[0] == 200
 
 

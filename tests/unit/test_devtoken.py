@@ -10,13 +10,12 @@ from pathlib import Path
 import jwt
 import pytest
 
-from shared.auth import jwks
 from shared.auth import tokens as auth
 from tools import devtoken
 
 
 @pytest.fixture
-def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def key_dir(fresh_key_sets: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / ".devkeys"
     monkeypatch.setattr(devtoken, "KEY_DIR", directory)
     for name, value in devtoken.LOCAL_DEFAULTS.items():
@@ -24,9 +23,7 @@ def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     key_set = str(directory / "jwks.json")
     monkeypatch.setenv("ALTINN_TOKEN_JWKS", key_set)
     monkeypatch.setenv("MASKINPORTEN_JWKS", key_set)
-    jwks.reset_caches()
-    yield directory
-    jwks.reset_caches()
+    return directory
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

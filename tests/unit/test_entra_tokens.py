@@ -12,7 +12,6 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from shared.auth import jwks
 from shared.auth import tokens as auth
 from shared.auth import entra as entra_tokens
 from shared.core import errors
@@ -41,11 +40,8 @@ ENTRA_SETTINGS = (
 
 
 @pytest.fixture(autouse=True)
-def fresh_caches():
-    jwks.reset_caches()
+def fresh_caches(fresh_key_sets: None) -> None:
     entra_tokens._organizations.cache_clear()
-    yield
-    jwks.reset_caches()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def test_committed_document_is_up_to_date() -> None:
 
 
 def test_every_http_function_is_an_operation() -> None:
-    functions = openapi.discover()
+    functions = openapi.http_functions()
     assert len(functions) >= 11
     for function in functions:
         assert function.path in DOCUMENT["paths"], function.name
@@ -79,11 +79,12 @@ def test_problem_schemas_describe_what_errors_py_renders() -> None:
 
 def test_request_examples_are_valid_requests() -> None:
     from shared.models.attachment import InitializeAttachmentRequest
-    from shared.models.correspondence import parse_initialize_request
     from shared.models.binding import validate_model
+    from shared.models.correspondence import parse_initialize_request
+    from shared.use_cases import initialize_attachment, initialize_correspondence
 
-    parse_initialize_request(openapi.INITIALIZE_EXAMPLE)
-    validate_model(InitializeAttachmentRequest, openapi.ATTACHMENT_EXAMPLE)
+    parse_initialize_request(initialize_correspondence.OPERATION.request_example)
+    validate_model(InitializeAttachmentRequest, initialize_attachment.OPERATION.request_example)
     body = DOCUMENT["paths"]["/correspondence/api/v1/correspondence"]["post"]["requestBody"]["content"]["application/json"]
     assert _validator("InitializeCorrespondencesRequest").is_valid(body["example"])
 
@@ -96,7 +97,7 @@ def test_request_schema_carries_the_limits() -> None:
     assert request["existingAttachments"]["maxItems"] == 1000
     assert schemas["BaseCorrespondence"]["properties"]["replyOptions"]["maxItems"] == 100
     assert schemas["CorrespondenceContent"]["properties"]["messageBody"]["maxLength"] == 30_000
-    notification = schemas["Notification"]["properties"]
+    notification = schemas["Notification-Input"]["properties"]
     custom = notification["customRecipients"]["anyOf"][0]
     assert custom["maxItems"] == 100
     assert notification["customNotificationRecipients"]["anyOf"][0]["maxItems"] == 100
@@ -110,3 +111,41 @@ def test_response_examples_conform() -> None:
         "attachmentIds": [],
     }
     assert _validator("InitializeCorrespondencesResponse").is_valid(overview)
+
+
+def test_every_business_error_a_use_case_raises_is_declared() -> None:
+    """The declaration next to each use case lists the catalog entries the module raises itself
+    (``errors.X.error()`` in its source), so the document cannot silently miss one."""
+    import ast
+    import importlib
+    import inspect
+
+    for function in openapi.http_functions():
+        module = importlib.import_module(f"shared.use_cases.{function.name}")
+        raised = set()
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "error"
+                    and isinstance(node.func.value, ast.Attribute) and isinstance(node.func.value.value, ast.Name)
+                    and node.func.value.value.id == "errors"):
+                raised.add(getattr(errors, node.func.value.attr))
+        declared = set(function.operation.errors)
+        assert raised <= declared, (function.name, sorted(e.error_code for e in raised - declared))
+
+
+def test_business_errors_are_listed_with_their_code_under_their_status() -> None:
+    upload = DOCUMENT["paths"]["/correspondence/api/v1/attachment/{attachmentId}/upload"]["post"]["responses"]
+    assert "2008: Checksum mismatch" in upload["400"]["description"]
+    assert "2002:" in upload["502"]["description"]
+    assert "2001:" in upload["404"]["description"]
+    initialize = DOCUMENT["paths"]["/correspondence/api/v1/correspondence"]["post"]["responses"]
+    assert "1034:" in initialize["409"]["description"] and "STD-00000" in initialize["400"]["description"]
+
+
+def test_response_models_refuse_fields_they_do_not_declare() -> None:
+    from pydantic import ValidationError
+
+    from shared.models.responses import HealthStatus
+
+    with pytest.raises(ValidationError):
+        HealthStatus(status="Healthy", extra="x")
+    assert DOCUMENT["components"]["schemas"]["AttachmentOverview"]["additionalProperties"] is False

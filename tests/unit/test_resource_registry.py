@@ -32,11 +32,8 @@ def caller(org: str = OWNER) -> Caller:
 
 
 @pytest.fixture(autouse=True)
-def dev_registry(monkeypatch: pytest.MonkeyPatch):
-    resource_registry.reset_caches()
+def dev_registry(fresh_registry_cache: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESOURCE_REGISTRY", DEV_RESOURCE_REGISTRY)
-    yield
-    resource_registry.reset_caches()
 
 
 def authorize_correspondence(who: Caller, resource_id: str) -> Resource:

@@ -64,3 +64,22 @@ def compile_route(template: str) -> Route:
 def sort_routes(routes: list[Route]) -> list[Route]:
     """Literal segments first, then constrained parameters, then plain ones, then catch-alls."""
     return sorted(routes, key=lambda r: (r.rank, -len(r.rank)))
+
+
+def parameters(template: str) -> list[tuple[str, str]]:
+    """(name, constraint) of a template's parameters, in order (constraint "" when none)."""
+    found = []
+    for segment in template.strip("/").split("/"):
+        param = _PARAM.match(segment)
+        if param is not None:
+            found.append((param.group(2), param.group(4) or ""))
+    return found
+
+
+def openapi_path(template: str) -> str:
+    """``a/{id:guid}/b`` -> ``/a/{id}/b`` (OpenAPI path templates carry no constraints)."""
+    segments = []
+    for segment in template.strip("/").split("/"):
+        param = _PARAM.match(segment)
+        segments.append("{" + param.group(2) + "}" if param is not None else segment)
+    return "/" + "/".join(segments)
