@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     give_back = take_terminal() if args.foreground else (lambda: None)
-    owns_pidfile = bool(args.pidfile) and claim_pidfile(args.pidfile)
+    owns_pidfile = False
 
     env = dict(os.environ)
     azurite: Azurite | None = None
@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     fixed = args.ports or (DEFAULT_PORTS if args.default_ports else None)
     ports = fixed or free_ports(3)
     try:
+        owns_pidfile = bool(args.pidfile) and claim_pidfile(args.pidfile)
         span = f"{ports[0]}, {ports[1]}, {ports[2]}"
         if fixed and all(answers(p) for p in ports):
             print(f"Azurite already answers on {span}; using it.", file=sys.stderr)

@@ -268,3 +268,25 @@ def test_make_wait_gives_up_with_a_clear_message() -> None:
     assert result.returncode != 0
     assert f"error: http://localhost:{port}/health did not answer 200 within 2 s" in result.stderr
     assert time.monotonic() - started < 10
+
+
+# --- a trigger whose connection is not configured -------------------------------------------------------
+def test_a_trigger_without_its_connection_is_one_log_line_and_the_rest_is_served(tmp_path: Path) -> None:
+    """As in Azure (the function fails to index): no fallback to another setting, no crash."""
+    log = tmp_path / "host.log"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if "AzureWebJobsStorage" not in k}
+    env.update(_fixture_env(tmp_path))
+    with log.open("wb") as out:
+        process = subprocess.Popen(_serve_command(port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(lambda: "serving" in log.read_text(), 30)
+        answer = _exchange(port, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 200")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    text = log.read_text()
+    for name in ("record_message", "always_fails"):
+        assert f"{name} is not started: connection 'AzureWebJobsStorage'" in text
+    assert "Traceback" not in text
