@@ -1,18 +1,25 @@
-"""Run a command with Azurite: ``python -m tools.azurite [--default-ports] [--location DIR] -- CMD...``.
+"""Run a command with Azurite: ``python -m tools.azurite [--default-ports | --ports B,Q,T] [--location DIR] -- CMD...``.
 
 Starts the pinned Azurite (``node_modules/.bin/azurite``, not an ``npx`` wrapper, so that
 stopping it by PID really stops it) with ``--skipApiVersionCheck`` (the SDKs send a newer API
 version than Azurite knows) and an on-disk ``--location`` (its in-memory mode stalls under
-queue load). Without ``--default-ports`` it picks free loopback ports, so it never collides
-with another Azurite. It waits until every port answers, exports the connection string as
-``AzureWebJobsStorage`` and ``CorrespondenceStorage`` (unless ``--keep-settings``) and
-``AZURITE_CONNECTION_STRING``, runs the command, and always stops Azurite: TERM, then KILL.
-With ``--default-ports``, an Azurite that already answers on 10000-10002 is used as it is.
+queue load). Without ``--default-ports`` (10000-10002) or ``--ports`` it picks free loopback
+ports, so it never collides with another Azurite; on given ports, an Azurite that already
+answers on all three is used as it is. It waits until every port answers, exports the
+connection string as ``AzureWebJobsStorage`` and ``CorrespondenceStorage`` (unless
+``--keep-settings``) and ``AZURITE_CONNECTION_STRING``, runs the command, and always stops the
+Azurite it started: TERM, then KILL.
+
+SIGINT and SIGTERM are passed on to the command; when the command then ends (0, or by that
+signal), this exits 0, so that ``make run`` stopped with Ctrl-C or ``make stop`` is a clean
+stop. ``--foreground`` (``make run``) takes the terminal's Ctrl-C away from make
+(``tools/jobcontrol.py``); ``--pidfile`` records this process for ``make stop``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -22,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from tools.jobcontrol import claim_pidfile, release_pidfile, take_terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 # Azurite's documented, public development account key; not a secret.
@@ -124,6 +133,39 @@ class Azurite:
         self.process = None
 
 
+DEFAULT_PORTS = [10000, 10001, 10002]
+DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
+
+
+def development_storage_settings(root: Path) -> list[str]:
+    """Settings whose value is ``UseDevelopmentStorage=true`` (in the environment, else in
+    ``local.settings.json``): that shorthand means Azurite on 10000-10002 only."""
+    names = {name for name, value in os.environ.items() if value.strip().lower() == DEVELOPMENT_STORAGE}
+    path = root / "local.settings.json"
+    if path.exists():
+        values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})
+        names |= {
+            name
+            for name, value in values.items()
+            if name not in os.environ and isinstance(value, str) and value.strip().lower() == DEVELOPMENT_STORAGE
+        }
+    return sorted(names)
+
+
+def _ports(text: str) -> list[int]:
+    ports = [int(p) for p in text.split(",")]
+    if len(ports) != 3:
+        raise argparse.ArgumentTypeError("give three ports: blob,queue,table")
+    return ports
+
+
+def _exit_code(returncode: int, stopping: bool) -> int:
+    if stopping and returncode in (0, -signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM):
+        return 0
+    # A negative code would reach the shell as 256 - n (e.g. 241 for SIGTERM): use 128 + n.
+    return 128 - returncode if returncode < 0 else returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command: list[str] = []
@@ -131,49 +173,73 @@ def main(argv: list[str] | None = None) -> int:
         split = argv.index("--")
         argv, command = argv[:split], argv[split + 1:]
     parser = argparse.ArgumentParser(description="Run a command with Azurite started and stopped around it.")
-    parser.add_argument("--default-ports", action="store_true", help="use 10000-10002 (make run)")
+    parser.add_argument("--default-ports", action="store_true", help="use 10000-10002 (the emulator's defaults)")
+    parser.add_argument("--ports", type=_ports, help="blob,queue,table ports (make run)")
     parser.add_argument("--location", help="data folder (default: a temporary folder, removed afterwards)")
-    parser.add_argument("--keep-settings", action="store_true", help="do not override the storage settings")
+    parser.add_argument(
+        "--keep-settings",
+        action="store_true",
+        help="do not override the storage settings (but point UseDevelopmentStorage=true ones at non-default ports)",
+    )
+    parser.add_argument("--foreground", action="store_true", help="take Ctrl-C from make (make run)")
+    parser.add_argument("--pidfile", type=Path, help="write this process's PID there while it runs (make stop)")
     args = parser.parse_args(argv)
     if not command:
         parser.error("give a command after --")
 
-    env = dict(os.environ)
-    azurite: Azurite | None = None
-    temporary: str | None = None
-    ports = [10000, 10001, 10002] if args.default_ports else free_ports(3)
-    if args.default_ports and all(answers(p) for p in ports):
-        print("Azurite already answers on 10000-10002; using it.", file=sys.stderr)
-    else:
-        location = Path(args.location) if args.location else Path(temporary := tempfile.mkdtemp(prefix="azurite-"))
-        azurite = Azurite(ports, location)
-        azurite.start()
-    conn = connection_string(*ports)
-    env["AZURITE_CONNECTION_STRING"] = conn
-    if not args.keep_settings:
-        env["AzureWebJobsStorage"] = conn
-        env["CorrespondenceStorage"] = conn
-
+    stop_signal: list[int] = []
     child: subprocess.Popen[bytes] | None = None
 
     def forward(signum: int, _frame: object) -> None:
+        stop_signal.append(signum)
         if child is not None and child.poll() is None:
             child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    give_back = take_terminal() if args.foreground else (lambda: None)
+    owns_pidfile = False
+
+    env = dict(os.environ)
+    azurite: Azurite | None = None
+    temporary: str | None = None
+    fixed = args.ports or (DEFAULT_PORTS if args.default_ports else None)
+    ports = fixed or free_ports(3)
     try:
+        owns_pidfile = bool(args.pidfile) and claim_pidfile(args.pidfile)
+        span = f"{ports[0]}, {ports[1]}, {ports[2]}"
+        if fixed and all(answers(p) for p in ports):
+            print(f"Azurite already answers on {span}; using it.", file=sys.stderr)
+        else:
+            location = Path(args.location) if args.location else Path(temporary := tempfile.mkdtemp(prefix="azurite-"))
+            azurite = Azurite(ports, location)
+            azurite.start()
+            print(f"Azurite started on {span} (data in {location}).", file=sys.stderr)
+        conn = connection_string(*ports)
+        env["AZURITE_CONNECTION_STRING"] = conn
+        if not args.keep_settings:
+            env["AzureWebJobsStorage"] = conn
+            env["CorrespondenceStorage"] = conn
+        elif ports != DEFAULT_PORTS:
+            for name in development_storage_settings(Path.cwd()):
+                env[name] = conn
+        if stop_signal:  # stopped while Azurite was starting
+            return 0
         child = subprocess.Popen(command, env=env)
         while True:
             try:
-                return child.wait()
+                return _exit_code(child.wait(), bool(stop_signal))
             except KeyboardInterrupt:
                 continue
     finally:
         if azurite is not None:
             azurite.stop()
+            print("Azurite stopped.", file=sys.stderr)
         if temporary:
             shutil.rmtree(temporary, ignore_errors=True)
+        if owns_pidfile:
+            release_pidfile(args.pidfile)
+        give_back()
 
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ and its buffer for as long as it likes. So the body is read with:
 * an idle timeout: no byte for ``idle_seconds``: 408;
 * a minimum transfer rate: after ``grace_seconds``, fewer than ``min_rate`` bytes a second on
   average since the body started: 408 (Kestrel's ``MinRequestBodyDataRate`` works the same
-  way; its defaults are 240 bytes/s after 5 s).
+  way; its defaults are 240 bytes/s after 5 s);
+* a deadline for the whole request (``serve.py``: 230 s, Azure's front-end timeout): 408 when
+  it passes while the body is still arriving.
 
-The 408 is a problem document with errorCode 2022 ("Upload timed out because data arrived too
-slowly", the code upstream gives a slow upload); the connection is closed after it. In Azure the
-platform's front end applies its own limits (see docs/reliability-and-security.md).
+The answers are the host's plain problem documents (``problems.py``), and the connection is
+closed after them. What Azure answers instead is in docs/reliability-and-security.md.
 
 Settings (environment, for tests and odd networks): ``LOCALHOST_BODY_IDLE_SECONDS`` (10),
 ``LOCALHOST_BODY_GRACE_SECONDS`` (10), ``LOCALHOST_BODY_MIN_RATE`` (1024 bytes/s).
@@ -21,15 +22,13 @@ Settings (environment, for tests and odd networks): ``LOCALHOST_BODY_IDLE_SECOND
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import secrets
 import time
 from dataclasses import dataclass
 
 from aiohttp import web
 
-PROBLEM_JSON = "application/problem+json"
+from tools.localhost.problems import problem
 
 
 @dataclass(frozen=True)
@@ -61,61 +60,19 @@ class BodyRefused(Exception):
         self.response = response
 
 
-def _trace_id(request: web.Request) -> str:
-    parent = (request.headers.get("traceparent") or "").strip().lower()
-    parts = parent.split("-")
-    if len(parts) == 4 and [len(p) for p in parts] == [2, 32, 16, 2]:
-        return parent
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+def too_large(request: web.BaseRequest, max_bytes: int) -> BodyRefused:
+    detail = f"The request body is larger than {max_bytes} bytes."
+    return BodyRefused(problem(413, detail, request_headers=request.headers, close=True))
 
 
-def _problem(request: web.Request, status: int, body: dict[str, object]) -> web.Response:
-    body.setdefault("traceId", _trace_id(request))
-    response = web.Response(
-        body=json.dumps(body).encode("utf-8"),
-        status=status,
-        content_type=PROBLEM_JSON,
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Connection": "close"},
-    )
-    response.force_close()
-    return response
+def too_slow(request: web.BaseRequest, why: str) -> BodyRefused:
+    detail = f"The request body arrived too slowly ({why})."
+    return BodyRefused(problem(408, detail, request_headers=request.headers, close=True))
 
 
-def too_large(request: web.Request, max_bytes: int) -> BodyRefused:
-    return BodyRefused(
-        _problem(
-            request,
-            413,
-            {
-                "type": "https://tools.ietf.org/html/rfc9110#section-15.5.14",
-                "title": "Content Too Large",
-                "status": 413,
-                "detail": f"The request body is larger than {max_bytes} bytes.",
-            },
-        )
-    )
-
-
-def too_slow(request: web.Request, why: str) -> BodyRefused:
-    return BodyRefused(
-        _problem(
-            request,
-            408,
-            {
-                "type": "https://tools.ietf.org/html/rfc9110#section-15.5.9",
-                "title": "Request Timeout",
-                "status": 408,
-                "detail": f"Upload timed out because data arrived too slowly ({why}).",
-                "code": "CORR-02022",
-                "statusDescription": "Request Timeout",
-                "errorCode": 2022,
-            },
-        )
-    )
-
-
-async def read_body(request: web.Request, limits: BodyLimits) -> bytes:
-    """The whole body, or ``BodyRefused`` (413, 408) when it breaks a limit."""
+async def read_body(request: web.BaseRequest, limits: BodyLimits, deadline: float | None = None) -> bytes:
+    """The whole body, or ``BodyRefused`` (413, 408) when it breaks a limit. ``deadline`` is
+    a ``time.monotonic()`` instant by which the body must have arrived."""
     declared = request.content_length
     if declared is not None and declared > limits.max_bytes:
         raise too_large(request, limits.max_bytes)
@@ -124,6 +81,7 @@ async def read_body(request: web.Request, limits: BodyLimits) -> bytes:
     stream = request.content
     body = bytearray()
     started = last_data = time.monotonic()
+    final = float("inf") if deadline is None else deadline
 
     def too_slow_now(now: float) -> BodyRefused | None:
         if now - last_data >= limits.idle_seconds:
@@ -131,21 +89,26 @@ async def read_body(request: web.Request, limits: BodyLimits) -> bytes:
         elapsed = now - started
         if limits.min_rate > 0 and elapsed >= limits.grace_seconds and len(body) < limits.min_rate * elapsed:
             return too_slow(request, f"less than {limits.min_rate:g} bytes/s")
+        if now >= final:
+            return too_slow(request, "the request took longer than the host's request timeout")
         return None
 
     while True:
-        # Wake up at the idle deadline or when the average rate would drop below the minimum.
-        deadline = last_data + limits.idle_seconds
+        # Wake up at the idle deadline, when the average rate would drop below the minimum,
+        # or at the request's deadline, whichever comes first.
+        wake = min(last_data + limits.idle_seconds, final)
         if limits.min_rate > 0:
-            deadline = min(deadline, started + max(limits.grace_seconds, len(body) / limits.min_rate))
+            wake = min(wake, started + max(limits.grace_seconds, len(body) / limits.min_rate))
         try:
-            chunk = await asyncio.wait_for(stream.readany(), timeout=max(deadline - time.monotonic(), 0.01))
+            chunk = await asyncio.wait_for(stream.readany(), timeout=max(wake - time.monotonic(), 0.01))
         except asyncio.TimeoutError:
             refused = too_slow_now(time.monotonic())
             if refused is not None:
                 raise refused from None
             continue
         if not chunk:
+            if time.monotonic() >= final:
+                raise too_slow(request, "the request took longer than the host's request timeout")
             return bytes(body)
         body += chunk
         last_data = time.monotonic()
