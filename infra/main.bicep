@@ -1,7 +1,9 @@
 // Altinn Correspondence (sender side) on Azure Functions Flex Consumption + Azure Storage.
 // Resource-group scope: `az deployment group create` or `azd up` (azd asks for the group).
-// One module per concern; see docs/deploy.md for the parameters and the two-stage
-// malware-scanning setup.
+// One module per concern; see docs/deploy.md for the parameters and the malware-scanning setup.
+// The scan-result webhook subscription is not part of this template: it can only be created
+// once the function code is deployed, so infra/hooks/subscribe-scan-webhook.sh deploys
+// infra/scan-webhook.bicep after every code deployment (azd postdeploy hook, deploy workflow).
 
 targetScope = 'resourceGroup'
 
@@ -94,15 +96,21 @@ param entraOrganizations object = {}
 @maxValue(730)
 param logRetentionDays int = 30
 
-@description('Stage 1 of malware scanning: Defender for Storage on-upload scanning + the scan-result Event Grid topic.')
+@description('Malware scanning: Defender for Storage on-upload scanning, the scan-result Event Grid topic, and MALWARE_SCAN_MODE=defender (uploads wait for a clean result). The one switch: it stays the same through every deployment.')
 param enableMalwareScanning bool = false
-
-@description('Stage 2 of malware scanning: subscribe the deployed malware_scan_result function to the topic. Needs the code deployed first.')
-param malwareScanWebhook bool = false
 
 @description('Defender malware scanning cap in GB per month (-1 = no cap).')
 @minValue(-1)
 param malwareScanCapGBPerMonth int = 1000
+
+@description('Entra ID application (client) id or application id URI that Event Grid gets a token for when it delivers scan results (the webhook app registration; infra/hooks/create-scan-webhook-entra-app.sh creates it). Required when enableMalwareScanning is true.')
+param malwareScanWebhookEntraAudience string = ''
+
+@description('Entra ID tenant of that application. Empty = the tenant of this deployment.')
+param malwareScanWebhookEntraTenantId string = ''
+
+@description('E-mail address notified when a scan result is dead-lettered or dropped. Empty = the alerts still fire and show in Azure Monitor, nobody is e-mailed.')
+param malwareScanAlertEmail string = ''
 
 // The Python version of the Functions runtime. CI (.github/workflows/ci.yml) tests the same one.
 var pythonVersion = '3.11'
@@ -134,8 +142,13 @@ var altinnDefaults = {
 }
 var trust = altinnDefaults[altinnEnvironment]
 
-// The app waits for Defender results only when they can reach it (both stages deployed).
-var malwareScanMode = enableMalwareScanning && malwareScanWebhook ? 'defender' : 'none'
+// One deploy-time decision: once scanning is on, the app waits for a clean Defender result before
+// it publishes an upload, in every deployment, also while the webhook subscription is being
+// created or updated (uploads then stay UploadProcessing; none is published unscanned).
+var malwareScanMode = enableMalwareScanning ? 'defender' : 'none'
+var scanTopicName = 'evgt-corr-scan-${resourceToken}'
+var scanDeadLetterContainerName = 'malware-scan-dead-letters'
+var scanWebhookEntraTenantId = empty(malwareScanWebhookEntraTenantId) ? tenant().tenantId : malwareScanWebhookEntraTenantId
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
@@ -203,6 +216,10 @@ module functionApp 'modules/functionapp.bicep' = {
     maskinportenJwks: empty(maskinportenJwks) ? trust.maskinportenJwks : maskinportenJwks
     resourceRegistryUrl: empty(resourceRegistryUrl) ? trust.resourceRegistryUrl : resourceRegistryUrl
     malwareScanMode: malwareScanMode
+    storageAccountId: storage.outputs.id
+    scanTopicId: enableMalwareScanning ? resourceId('Microsoft.EventGrid/topics', scanTopicName) : ''
+    scanWebhookEntraTenantId: enableMalwareScanning ? scanWebhookEntraTenantId : ''
+    scanWebhookEntraAudience: enableMalwareScanning ? malwareScanWebhookEntraAudience : ''
     attachmentMinExpirationDays: attachmentMinExpirationDays
     entraTenantId: entraTenantId
     entraAudience: entraAudience
@@ -218,23 +235,14 @@ module functionApp 'modules/functionapp.bicep' = {
 module malwareScanning 'modules/malware-scanning.bicep' = if (enableMalwareScanning) {
   name: 'malware-scanning'
   params: {
-    topicName: 'evgt-corr-scan-${resourceToken}'
+    topicName: scanTopicName
     storageAccountName: storage.outputs.name
+    deadLetterContainerName: scanDeadLetterContainerName
     location: location
     tags: tags
     capGBPerMonth: malwareScanCapGBPerMonth
+    alertEmail: malwareScanAlertEmail
   }
-}
-
-module malwareScanWebhookSubscription 'modules/malware-scan-webhook.bicep' = if (enableMalwareScanning && malwareScanWebhook) {
-  name: 'malware-scan-webhook'
-  params: {
-    topicName: 'evgt-corr-scan-${resourceToken}'
-    functionAppName: functionApp.outputs.name
-  }
-  dependsOn: [
-    malwareScanning
-  ]
 }
 
 output AZURE_LOCATION string = location
@@ -245,3 +253,12 @@ output AZURE_FUNCTION_URL string = 'https://${functionApp.outputs.defaultHostNam
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output MALWARE_SCAN_MODE string = malwareScanMode
+// Read by infra/hooks/subscribe-scan-webhook.sh (azd passes outputs to hooks; the deploy
+// workflow exports them). The topic and container are empty when malware scanning is off. The
+// two Entra values echo their parameters unchanged (azd writes outputs back into the
+// environment, so an output must never blank a value the operator set).
+output AZURE_STORAGE_ACCOUNT_ID string = storage.outputs.id
+output MALWARE_SCAN_TOPIC_NAME string = enableMalwareScanning ? scanTopicName : ''
+output MALWARE_SCAN_DEAD_LETTER_CONTAINER string = enableMalwareScanning ? scanDeadLetterContainerName : ''
+output MALWARE_SCAN_WEBHOOK_TENANT_ID string = scanWebhookEntraTenantId
+output MALWARE_SCAN_WEBHOOK_AUDIENCE string = malwareScanWebhookEntraAudience

@@ -105,6 +105,18 @@ param entraOrganizations object = {}
 ])
 param malwareScanMode string = 'none'
 
+@description('Resource id of the storage account whose Defender scan results the webhook accepts (the event\'s topic must equal it).')
+param storageAccountId string
+
+@description('Resource id of the Event Grid topic Defender publishes scan results to; also accepted as the event\'s topic (Event Grid fills topic in itself). Empty when malware scanning is off.')
+param scanTopicId string = ''
+
+@description('Entra ID tenant whose tokens Event Grid presents to the scan-result webhook. Empty when malware scanning is off.')
+param scanWebhookEntraTenantId string = ''
+
+@description('Audience (application id or URI) of the tokens Event Grid presents to the scan-result webhook. Empty when malware scanning is off.')
+param scanWebhookEntraAudience string = ''
+
 @description('Minimum attachment expirationInDays accepted.')
 @minValue(1)
 param attachmentMinExpirationDays int = 14
@@ -143,7 +155,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     }
   }
   //checkov:skip=CKV_AZURE_212:Flex Consumption scales from zero on demand; always-ready instances would be billed at idle. Failover comes from the platform adding instances.
-  //checkov:skip=CKV_AZURE_213:The App Service health check (siteConfig.healthCheckPath) is not a Flex Consumption setting; the deploy workflow smoke-tests GET /health instead.
+  //checkov:skip=CKV_AZURE_213:No siteConfig.healthCheckPath: App Service Health check takes unhealthy instances of a plan out of rotation, whereas this plan scales from zero and the platform manages its instances; GET /health is called after every deployment instead (the deploy workflow smoke test and infra/hooks/subscribe-scan-webhook.sh).
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
@@ -151,10 +163,13 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     clientCertEnabled: false
     //checkov:skip=CKV_AZURE_222:A public API by design: service owners call it from the internet with bearer tokens, and Event Grid delivers scan results to it.
     publicNetworkAccess: 'Enabled'
+    // No ftpsState: the Functions app-settings reference lists it among the Flex Consumption
+    // deprecations, and Azure has answered 400 naming Site.SiteConfig.FtpsState. FTP publishing
+    // with basic-auth credentials is off through the 'ftp' basicPublishingCredentialsPolicies.
+    //checkov:skip=CKV_AZURE_78:siteConfig.ftpsState cannot be set on Flex Consumption (a deprecated property there; Azure rejects it with 400); FTP basic-auth publishing is disabled by the basicPublishingCredentialsPolicies 'ftp' resource instead.
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       // Flex Consumption sets the runtime itself: FUNCTIONS_WORKER_RUNTIME and
       // FUNCTIONS_EXTENSION_VERSION must not be set. Settings are part of the site so the host
@@ -191,7 +206,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           value: queueEndpoint
         }
         {
-          // The search index (table CorrespondenceIndex, shared/correspondence_index.py).
+          // The state of each request (table CorrespondenceRequests, shared/storage/request_states.py).
           name: 'CorrespondenceStorage__tableServiceUri'
           value: tableEndpoint
         }
@@ -266,6 +281,24 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'MALWARE_SCAN_MODE'
           value: malwareScanMode
+        }
+        // Scan results are only accepted for this storage account (the event's topic).
+        {
+          name: 'MALWARE_SCAN_STORAGE_ACCOUNT_ID'
+          value: storageAccountId
+        }
+        {
+          name: 'MALWARE_SCAN_TOPIC_ID'
+          value: scanTopicId
+        }
+        // The bearer token Event Grid sends with each scan result (Entra ID webhook delivery).
+        {
+          name: 'MALWARE_SCAN_WEBHOOK_TENANT_ID'
+          value: scanWebhookEntraTenantId
+        }
+        {
+          name: 'MALWARE_SCAN_WEBHOOK_AUDIENCE'
+          value: scanWebhookEntraAudience
         }
         {
           name: 'ATTACHMENT_MIN_EXPIRATION_DAYS'

@@ -45,7 +45,7 @@ var queueNames = [
   'correspondence-publish-poison'
 ]
 var tableNames = [
-  'CorrespondenceIndex'
+  'CorrespondenceRequests'
 ]
 var containerNames = concat(dataContainerNames, [deploymentContainerName])
 

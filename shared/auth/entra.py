@@ -20,10 +20,11 @@ carries no Altinn scope and no organisation number, so the deployment says what 
   number, e.g. ``{"11111111-2222-3333-4444-555555555555": "991825827"}``. The organisation
   comes from this mapping only, never from a claim; an unmapped caller gets 401/4006.
 
-The same tenant also vouches for Event Grid when it delivers malware-scan results with Entra
-ID authentication (``verify_event_delivery``): with ``MALWARE_SCAN_WEBHOOK_AUDIENCE`` set (the
-application id or URI the event subscription names), the webhook requires a token from a
-trusted Entra ID issuer for that audience carrying the app role ``MALWARE_SCAN_WEBHOOK_ROLE``
+Entra ID also vouches for Event Grid when it delivers malware-scan results with Entra ID
+authentication (``verify_event_delivery``): with ``MALWARE_SCAN_WEBHOOK_AUDIENCE`` set (the
+application id or URI the event subscription names), the webhook requires a token from the
+tenant ``MALWARE_SCAN_WEBHOOK_TENANT_ID`` (else the issuers above; the deployment sets the
+former, so that the webhook works without the API trusting that tenant's callers) for that audience carrying the app role ``MALWARE_SCAN_WEBHOOK_ROLE``
 (default ``AzureEventGridSecureWebhookSubscriber``, the role Microsoft's setup assigns to
 Event Grid's service principal). The function key is required as well (authLevel function).
 
@@ -82,13 +83,17 @@ class EntraConfig:
     organizations: dict[str, str]
 
 
-def _tenant() -> str | None:
-    tenant = settings.get(settings.ENTRA_TENANT_ID)
+def _tenant(setting: str = settings.ENTRA_TENANT_ID) -> str | None:
+    tenant = settings.get(setting)
     if tenant is not None and not _GUID.fullmatch(tenant):
         # The issuer in a token names the tenant by GUID; a domain name would never match.
-        logger.error("app setting %s must be the tenant's GUID", settings.ENTRA_TENANT_ID)
-        raise EntraMisconfigured(settings.ENTRA_TENANT_ID)
+        logger.error("app setting %s must be the tenant's GUID", setting)
+        raise EntraMisconfigured(setting)
     return tenant.lower() if tenant else None
+
+
+def _tenant_issuers(tenant: str) -> frozenset[str]:
+    return frozenset({V1_ISSUER.format(tenant=tenant), V2_ISSUER.format(tenant=tenant)})
 
 
 def issuers() -> frozenset[str]:
@@ -99,13 +104,13 @@ def issuers() -> frozenset[str]:
     tenant = _tenant()
     if tenant is None:
         return frozenset()
-    return frozenset({V1_ISSUER.format(tenant=tenant), V2_ISSUER.format(tenant=tenant)})
+    return _tenant_issuers(tenant)
 
 
-def _jwks_source() -> str:
+def _jwks_source(tenant: str | None = None) -> str:
     source = settings.get(settings.ENTRA_JWKS)
     if source is None:
-        tenant = _tenant()
+        tenant = tenant or _tenant()
         if tenant is None:
             logger.error("app setting %s is not set", settings.ENTRA_JWKS)
             raise EntraMisconfigured(settings.ENTRA_JWKS)
@@ -186,14 +191,17 @@ def _organization(claims: dict[str, Any], mapping: dict[str, str]) -> str | None
 
 def verify_event_delivery(token: str, kid: str | None, issuer: str, audience: str) -> None:
     """Event Grid's bearer token on the malware-scan webhook (Entra ID delivery
-    authentication): a trusted Entra ID issuer, ``audience``, and the webhook app role."""
-    trusted = issuers()
+    authentication): an issuer of the webhook's tenant (``MALWARE_SCAN_WEBHOOK_TENANT_ID``,
+    else the API's Entra ID issuers), ``audience``, and the webhook app role."""
+    webhook_tenant = _tenant(settings.MALWARE_SCAN_WEBHOOK_TENANT_ID)
+    trusted = _tenant_issuers(webhook_tenant) if webhook_tenant else issuers()
     if not trusted:
-        logger.error("app setting %s (or %s) is not set", settings.ENTRA_TENANT_ID, settings.ENTRA_ISSUER)
-        raise EntraMisconfigured(settings.ENTRA_TENANT_ID)
+        logger.error("app setting %s (or %s, %s) is not set", settings.MALWARE_SCAN_WEBHOOK_TENANT_ID,
+                     settings.ENTRA_TENANT_ID, settings.ENTRA_ISSUER)
+        raise EntraMisconfigured(settings.MALWARE_SCAN_WEBHOOK_TENANT_ID)
     if issuer not in trusted:
         raise InvalidToken("The bearer token's issuer is not trusted.")
-    claims = verified_claims(token, kid, issuer, _jwks_source(), audiences=(audience,))
+    claims = verified_claims(token, kid, issuer, _jwks_source(webhook_tenant), audiences=(audience,))
     role = settings.get(settings.MALWARE_SCAN_WEBHOOK_ROLE, DEFAULT_WEBHOOK_ROLE) or DEFAULT_WEBHOOK_ROLE
     roles = claims.get("roles")
     if not (isinstance(roles, list) and role in roles):

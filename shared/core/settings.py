@@ -49,9 +49,14 @@ PUBLISH_CONCURRENCY = "PUBLISH_CONCURRENCY"
 PUBLISH_BUSY_SPACING_MS = "PUBLISH_BUSY_SPACING_MS"
 # The malware-scan webhook (shared.use_cases.malware_scan_result): the resource id that an
 # event's ``topic`` must equal, and optionally the Entra ID audience (and app role) of the
-# bearer token Event Grid sends when delivery uses Entra ID authentication.
+# bearer token Event Grid sends when delivery uses Entra ID authentication, and the tenant
+# that issues it (its own setting, so that checking Event Grid's token does not also make
+# the API trust that tenant's callers; ENTRA_TENANT_ID / ENTRA_ISSUER when unset).
 MALWARE_SCAN_STORAGE_ACCOUNT_ID = "MALWARE_SCAN_STORAGE_ACCOUNT_ID"
+# Also accepted as ``topic``: the Event Grid custom topic Defender publishes to (Bicep sets it).
+MALWARE_SCAN_TOPIC_ID = "MALWARE_SCAN_TOPIC_ID"
 MALWARE_SCAN_WEBHOOK_AUDIENCE = "MALWARE_SCAN_WEBHOOK_AUDIENCE"
+MALWARE_SCAN_WEBHOOK_TENANT_ID = "MALWARE_SCAN_WEBHOOK_TENANT_ID"
 MALWARE_SCAN_WEBHOOK_ROLE = "MALWARE_SCAN_WEBHOOK_ROLE"
 
 # Absolute URLs in responses (the search's Link header) start with this, never with the

@@ -44,11 +44,18 @@ REQUIRED_APP_SETTINGS = {
     "ATTACHMENT_MIN_EXPIRATION_DAYS",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "CorrespondenceStorage__tableServiceUri",
+    # Scan-result verification (the event's topic) and the Entra ID token of Event Grid delivery.
+    "MALWARE_SCAN_STORAGE_ACCOUNT_ID",
+    "MALWARE_SCAN_TOPIC_ID",
+    "MALWARE_SCAN_WEBHOOK_TENANT_ID",
+    "MALWARE_SCAN_WEBHOOK_AUDIENCE",
 }
 STORAGE_CONNECTIONS = ("AzureWebJobsStorage", "CorrespondenceStorage")
 
 DATA_CONTAINERS = {"correspondences", "attachments", "attachment-records"}
 QUEUES = {"correspondence-publish", "correspondence-publish-poison"}
+TABLES = {"CorrespondenceRequests"}
 
 # role definition id -> (role name, resource type of the only scope it may have)
 ALLOWED_ROLES = {
@@ -56,6 +63,31 @@ ALLOWED_ROLES = {
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": ("Storage Queue Data Contributor", "Microsoft.Storage/storageAccounts"),
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": ("Storage Table Data Contributor", "Microsoft.Storage/storageAccounts"),
     "3913510d-42f4-4e42-8a64-420c390055eb": ("Monitoring Metrics Publisher", "Microsoft.Insights/components"),
+    # User delegation key for one-blob upload SAS: the action only works at account scope.
+    "db58b8e5-c6ad-4a2a-8342-4190687cbf4a": ("Storage Blob Delegator", "Microsoft.Storage/storageAccounts"),
+    # The scan topic's identity, dead-lettering: one container only.
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": ("Storage Blob Data Contributor",
+                                             "Microsoft.Storage/storageAccounts/blobServices/containers"),
+}
+
+# Templates deployed on their own: main.bicep (provision) and scan-webhook.bicep (by
+# infra/hooks/subscribe-scan-webhook.sh once the code is deployed).
+ENTRY_TEMPLATES = ("main.bicep", "scan-webhook.bicep")
+SCAN_WEBHOOK_TEMPLATE = "scan-webhook.bicep"
+SCAN_HOOK = ROOT / "infra" / "hooks" / "subscribe-scan-webhook.sh"
+ENTRA_APP_SCRIPT = ROOT / "infra" / "hooks" / "create-scan-webhook-entra-app.sh"
+
+# Site properties the Functions app-settings reference lists among the Flex Consumption
+# deprecations (setting them fails or is ignored; ftpsState is answered with 400).
+FLEX_DEPRECATED_SITE_CONFIG = {
+    "ftpsState", "functionAppScaleLimit", "functionsRuntimeScaleMonitoringEnabled", "linuxFxVersion",
+    "preWarmedInstanceCount", "use32BitWorkerProcess", "javaVersion", "netFrameworkVersion",
+    "powerShellVersion",
+}
+FLEX_DEPRECATED_APP_SETTINGS = {
+    "FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE",
+    "WEBSITE_CONTENTSHARE", "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "SCM_DO_BUILD_DURING_DEPLOYMENT",
+    "ENABLE_ORYX_BUILD", "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
 }
 
 # Text that only appears when a key, SAS or key-bearing connection string is used.
@@ -169,17 +201,30 @@ def app_settings(parsed: dict[str, Any]) -> dict[str, Any]:
 
 # --- the checks -------------------------------------------------------------------------
 
+def used_modules(parsed: dict[str, Any]) -> set[str]:
+    """Paths (relative to infra/) of the modules some template uses."""
+    used = set()
+    for path, template in parsed.items():
+        base = Path(path).parent
+        for module in ((template or {}).get("modules") or {}).values():
+            target = (module.get("detail") or {}).get("path")
+            if target:
+                used.add(os.path.normpath((base / target).as_posix()).replace(os.sep, "/"))
+    return used
+
+
 def check_parsed_everything(parsed: dict[str, Any]) -> list[str]:
     problems = [f"{path}: checkov's Bicep parser cannot parse it (so checkov silently skips it)"
                 for path, template in parsed.items() if template is None]
     for path, template in parsed.items():
         if template is not None and not (template.get("resources") or template.get("modules")):
             problems.append(f"{path}: parsed, but no resource or module found in it")
-    main = parsed.get("main.bicep") or {}
-    used = {(m.get("detail") or {}).get("path") for m in (main.get("modules") or {}).values()}
+    used = used_modules(parsed)
     for path in parsed:
         if path.startswith("modules/") and path not in used:
-            problems.append(f"{path}: not used by main.bicep")
+            problems.append(f"{path}: not used by main.bicep or a module of it")
+        elif not path.startswith("modules/") and path not in ENTRY_TEMPLATES:
+            problems.append(f"{path}: a template nothing deploys (entry templates: {ENTRY_TEMPLATES})")
     return problems
 
 
@@ -216,7 +261,10 @@ def check_containers_and_queues(parsed: dict[str, Any]) -> list[str]:
     variables = storage.get("variables") or {}
     containers = set((variables.get("dataContainerNames") or {}).get("value") or [])
     queues = set((variables.get("queueNames") or {}).get("value") or [])
+    tables = set((variables.get("tableNames") or {}).get("value") or [])
     problems = []
+    if tables != TABLES:
+        problems.append(f"storage tables {sorted(tables)} != {sorted(TABLES)}")
     if containers != DATA_CONTAINERS:
         problems.append(f"storage containers {sorted(containers)} != {sorted(DATA_CONTAINERS)}")
     if queues != QUEUES:
@@ -270,7 +318,7 @@ def check_app_settings(parsed: dict[str, Any], required: set[str] = REQUIRED_APP
         problems.append("APPLICATIONINSIGHTS_AUTHENTICATION_STRING must use Authorization=AAD")
     if settings.get("AZURE_FUNCTIONS_ENVIRONMENT") != "Production":
         problems.append("AZURE_FUNCTIONS_ENVIRONMENT must be 'Production' in Azure")
-    for name in ("FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION"):
+    for name in sorted(FLEX_DEPRECATED_APP_SETTINGS):
         if name in settings:
             problems.append(f"{name} must not be set on Flex Consumption")
     # Settings live in one place: no separate appsettings/connectionstrings config resources.
@@ -404,6 +452,8 @@ def check_malware_scanning(parsed: dict[str, Any]) -> list[str]:
     if len(subs) != 1:
         return problems + ["one Event Grid subscription for the scan-result webhook expected"]
     path, name, res = subs[0]
+    if path != SCAN_WEBHOOK_TEMPLATE:
+        problems.append(f"{path}: the webhook subscription belongs in {SCAN_WEBHOOK_TEMPLATE}, deployed after the code")
     dest = (config(res).get("properties") or {}).get("destination") or {}
     url = json.dumps((dest.get("properties") or {}).get("endpointUrl"))
     if dest.get("endpointType") != "WebHook" or "?code=" not in url or "listKeys" not in url:
@@ -413,6 +463,203 @@ def check_malware_scanning(parsed: dict[str, Any]) -> list[str]:
         problems.append("webhook route must be correspondence/api/v1/webhooks/malwarescanresults")
     if (params.get("functionName") or {}).get("default") != "malware_scan_result":
         problems.append("webhook function must be malware_scan_result")
+    return problems
+
+
+def _main(parsed: dict[str, Any]) -> dict[str, Any]:
+    return parsed.get("main.bicep") or {}
+
+
+# --- issue #21: one check per finding ----------------------------------------------------
+
+def check_flex_site_config(parsed: dict[str, Any]) -> list[str]:
+    """Row 1: no site property Flex Consumption deprecates (ftpsState is answered with 400)."""
+    problems = []
+    deprecated = {key.lower() for key in FLEX_DEPRECATED_SITE_CONFIG}
+    for path, name, res in resources(parsed, "Microsoft.Web/sites"):
+        props = config(res).get("properties") or {}
+        for key in sorted(props.get("siteConfig") or {}):
+            if key.lower() in deprecated:
+                problems.append(f"{path}:{name}: siteConfig.{key} is a Flex Consumption deprecation "
+                                "(Azure answers 400 for Site.SiteConfig.FtpsState); remove it")
+        for key in sorted(props):
+            if key.lower() in deprecated:
+                problems.append(f"{path}:{name}: properties.{key} is a Flex Consumption deprecation")
+    return problems
+
+
+def check_scan_mode(parsed: dict[str, Any]) -> list[str]:
+    """Row 2: MALWARE_SCAN_MODE follows one deploy-time switch; nothing sets it to none mid-deploy."""
+    problems = []
+    main = _main(parsed)
+    expected = {"operator": {"type": "conditional", "operands": {
+        "condition": "enableMalwareScanning", "true_value": "defender", "false_value": "none"}}}
+    if ((main.get("variables") or {}).get("malwareScanMode") or {}).get("value") != expected:
+        problems.append("main.bicep: malwareScanMode must be `enableMalwareScanning ? 'defender' : 'none'`: "
+                        "one switch, so scanning stays enforced through every deployment")
+    for name, param in (main.get("parameters") or {}).items():
+        if name != "enableMalwareScanning" and param.get("type") == "bool" and "scan" in name.lower():
+            problems.append(f"main.bicep: bool parameter {name} is a second malware-scanning switch "
+                            "(a staged deploy would run with scanning off)")
+    module = (main.get("modules") or {}).get("functionApp") or {}
+    if ((module.get("config") or {}).get("params") or {}).get("malwareScanMode") != "malwareScanMode":
+        problems.append("main.bicep: the function app must get malwareScanMode")
+    if app_settings(parsed).get("MALWARE_SCAN_MODE") != "malwareScanMode":
+        problems.append("functionapp.bicep: MALWARE_SCAN_MODE must be the malwareScanMode parameter")
+    return problems
+
+
+def check_parameter_files(infra_dir: Path, azure_yaml: dict[str, Any]) -> list[str]:
+    """Row 3: one parameters file (azd prefers main.bicepparam) and the azd hook that subscribes."""
+    problems = []
+    if not (infra_dir / "main.bicepparam").is_file():
+        problems.append("infra/main.bicepparam is missing")
+    for stray in sorted(infra_dir.glob("*.parameters.json")):
+        problems.append(f"infra/{stray.name}: azd uses main.bicepparam when it exists, so this file is dead")
+    if (azure_yaml.get("infra") or {}).get("module") != "main":
+        problems.append("azure.yaml: infra.module must be main (main.bicepparam is <module>.bicepparam)")
+    hook = (azure_yaml.get("hooks") or {}).get("postdeploy") or {}
+    if hook.get("run") != "infra/hooks/subscribe-scan-webhook.sh" or hook.get("shell") != "sh":
+        problems.append("azure.yaml: a postdeploy hook must run infra/hooks/subscribe-scan-webhook.sh with sh")
+    if hook.get("continueOnError"):
+        problems.append("azure.yaml: the postdeploy hook must fail the deployment when it cannot subscribe")
+    if not (infra_dir / "hooks" / "subscribe-scan-webhook.sh").is_file():
+        problems.append("infra/hooks/subscribe-scan-webhook.sh is missing")
+    return problems
+
+
+def check_deploy_workflow(workflow: dict[str, Any]) -> list[str]:
+    """Rows 2 and 4: the workflow deploys main.bicep once, never toggles scanning, then runs the hook."""
+    problems = []
+    job = (workflow.get("jobs") or {}).get("deploy") or {}
+    steps = job.get("steps") or []
+    runs = [str(step.get("run", "")) for step in steps]
+    for step in steps:
+        for key in (step.get("env") or {}):
+            if "MALWARE" in key.upper() or "SCAN" in key.upper():
+                problems.append(f"deploy.yml: step {step.get('name')!r} overrides {key}: scanning must not change "
+                                "between the steps of a deployment")
+    deployments = [r for r in runs if "az deployment group create" in r]
+    if len(deployments) != 1 or "infra/main.bicepparam" not in deployments[0]:
+        problems.append("deploy.yml: exactly one `az deployment group create` (main.bicep with main.bicepparam); "
+                        "the webhook subscription is the hook script's job")
+    publish = next((i for i, r in enumerate(runs) if "func azure functionapp publish" in r), None)
+    hook = next((i for i, r in enumerate(runs) if "infra/hooks/subscribe-scan-webhook.sh" in r), None)
+    if hook is None:
+        problems.append("deploy.yml: no step runs infra/hooks/subscribe-scan-webhook.sh (the azd hook)")
+    elif publish is None or hook < publish:
+        problems.append("deploy.yml: the webhook script must run after the code is published")
+    elif steps[hook].get("if"):
+        problems.append("deploy.yml: the webhook step must always run (the script skips when scanning is off)")
+    return problems
+
+
+def check_dead_letter(parsed: dict[str, Any]) -> list[str]:
+    """Row 5: undeliverable results go to a blob container, written by the topic's identity, and alert."""
+    problems = []
+    for path, name, res in resources(parsed, "Microsoft.EventGrid/topics/eventSubscriptions"):
+        props = config(res).get("properties") or {}
+        if props.get("deadLetterDestination"):
+            problems.append(f"{path}:{name}: dead-letter with the topic identity (deadLetterWithResourceIdentity), "
+                            "not deadLetterDestination")
+        dead_letter = props.get("deadLetterWithResourceIdentity") or {}
+        if (dead_letter.get("identity") or {}).get("type") != "SystemAssigned":
+            problems.append(f"{path}:{name}: no dead-letter destination written by the topic's system identity "
+                            "(after 30 attempts or 24 h a scan result would be dropped)")
+        dest = dead_letter.get("deadLetterDestination") or {}
+        dest_props = dest.get("properties") or {}
+        if dest.get("endpointType") != "StorageBlob" or not dest_props.get("blobContainerName") \
+                or not dest_props.get("resourceId"):
+            problems.append(f"{path}:{name}: the dead-letter destination must be a StorageBlob container")
+    scanning = parsed.get("modules/malware-scanning.bicep") or {}
+    symbols = scanning.get("resources") or {}
+    topics = [r for r in symbols.values() if r.get("type") == "Microsoft.EventGrid/topics" and not r.get("existing")]
+    if not topics or ((config(topics[0]).get("identity") or {}).get("type") != "SystemAssigned"):
+        problems.append("malware-scanning.bicep: the topic needs a system-assigned identity (it writes dead letters)")
+    containers = [n for n, r in symbols.items()
+                  if r.get("type") == "Microsoft.Storage/storageAccounts/blobServices/containers" and not r.get("existing")]
+    if not containers:
+        problems.append("malware-scanning.bicep: no dead-letter container is created")
+    access = [m for m in (scanning.get("modules") or {}).values()
+              if (m.get("detail") or {}).get("path") == "scan-dead-letter-access.bicep"]
+    if not access or "identity" not in json.dumps(((access[0].get("config") or {}).get("params") or {}).get("principalId")):
+        problems.append("malware-scanning.bicep: the topic's identity must get write access to the dead-letter container")
+    excluded = json.dumps(((scanning.get("variables") or {}).get("excludeBlobsWithPrefix") or {}).get("value"))
+    if "deadLetterContainerName" not in excluded:
+        problems.append("malware-scanning.bicep: Defender must not scan the dead-letter container")
+    alerted = set()
+    for path, name, res in resources(parsed, "Microsoft.Insights/metricAlerts"):
+        props = config(res).get("properties") or {}
+        if "topic" not in json.dumps(props.get("scopes")):
+            continue
+        for criterion in ((props.get("criteria") or {}).get("allOf") or []):
+            alerted.add(criterion.get("metricName"))
+    for metric in ("DeadLetteredCount", "DroppedEventCount"):
+        if metric not in alerted:
+            problems.append(f"no metric alert on the scan topic's {metric}: lost scan results would go unnoticed")
+    return problems
+
+
+def check_topic_local_auth(parsed: dict[str, Any]) -> list[str]:
+    """Row 6: the scan-result topic accepts Entra ID only (no access keys or SAS)."""
+    return [f"{path}:{name}: properties.disableLocalAuth must be true"
+            for path, name, res in resources(parsed, "Microsoft.EventGrid/topics")
+            if (config(res).get("properties") or {}).get("disableLocalAuth") is not True]
+
+
+STALE_TEXT = {
+    "uses no tables": "the app keeps request state in table CorrespondenceRequests",
+    "CorrespondenceIndex": "the table of an earlier storage layout; the app uses CorrespondenceRequests",
+    "is not a Flex Consumption setting": "unverified claim in the CKV_AZURE_213 skip reason",
+    "two-stage": "malware scanning is one switch now",
+    "main.parameters.json": "azd uses main.bicepparam; there is no JSON parameters file",
+}
+
+
+def check_stale_text(texts: dict[str, str]) -> list[str]:
+    """Row 6: comments that described an earlier state."""
+    return [f"{path}: says {marker!r} ({why})" for path, text in texts.items()
+            for marker, why in STALE_TEXT.items() if marker.lower() in text.lower()]
+
+
+def check_webhook_entra_delivery(parsed: dict[str, Any]) -> list[str]:
+    """Event Grid also authenticates with an Entra ID token on the WebHook destination."""
+    problems = []
+    template = parsed.get(SCAN_WEBHOOK_TEMPLATE) or {}
+    params = template.get("parameters") or {}
+    for path, name, res in resources(parsed, "Microsoft.EventGrid/topics/eventSubscriptions"):
+        dest = (config(res).get("properties") or {}).get("destination") or {}
+        props = dest.get("properties") or {}
+        for key, param in (("azureActiveDirectoryTenantId", "entraTenantId"),
+                           ("azureActiveDirectoryApplicationIdOrUri", "entraAudience")):
+            if props.get(key) != param:
+                problems.append(f"{path}:{name}: destination.properties.{key} must be the {param} parameter")
+            elif (params.get(param) or {}).get("default") is not None \
+                    or _decorator(params.get(param) or {}, "min_length") != 1:
+                problems.append(f"{path}: parameter {param} must be required (no default, @minLength(1))")
+        if props.get("minimumTlsVersionAllowed") != "1.2":
+            problems.append(f"{path}:{name}: the webhook must be called with TLS 1.2 or later")
+    return problems
+
+
+def check_scan_storage_account_setting(parsed: dict[str, Any]) -> list[str]:
+    """MALWARE_SCAN_STORAGE_ACCOUNT_ID is the storage account's resource id (the event's topic)."""
+    problems = []
+    if app_settings(parsed).get("MALWARE_SCAN_STORAGE_ACCOUNT_ID") != "storageAccountId":
+        problems.append("functionapp.bicep: MALWARE_SCAN_STORAGE_ACCOUNT_ID must be the storageAccountId parameter")
+    if app_settings(parsed).get("MALWARE_SCAN_TOPIC_ID") != "scanTopicId":
+        problems.append("functionapp.bicep: MALWARE_SCAN_TOPIC_ID must be the scanTopicId parameter")
+    module = (_main(parsed).get("modules") or {}).get("functionApp") or {}
+    given = json.dumps(((module.get("config") or {}).get("params") or {}).get("storageAccountId"))
+    if not all(f'"{part}"' in given for part in ("storage", "outputs", "id")):
+        problems.append("main.bicep: storageAccountId must be storage.outputs.id")
+    topic = json.dumps(((module.get("config") or {}).get("params") or {}).get("scanTopicId"))
+    if "scanTopicName" not in topic or "Microsoft.EventGrid/topics" not in topic:
+        problems.append("main.bicep: scanTopicId must be the resource id of the scan-result topic (scanTopicName)")
+    storage_outputs = (parsed.get("modules/storage.bicep") or {}).get("outputs") or {}
+    if json.dumps((storage_outputs.get("id") or {}).get("value")) != json.dumps(
+            {"operator": {"type": "property_accessor", "operands": {"operand_1": "storage", "operand_2": "id"}}}):
+        problems.append("storage.bicep: output id must be storage.id")
     return problems
 
 
@@ -464,10 +711,12 @@ def all_template_problems(infra_dir: Path) -> list[str]:
     problems = []
     for check in (check_parsed_everything, check_storage_account, check_containers_and_queues,
                   check_app_settings, check_monitoring, check_function_app, check_role_assignments,
-                  check_malware_scanning):
+                  check_malware_scanning, check_flex_site_config, check_scan_mode, check_dead_letter,
+                  check_topic_local_auth, check_webhook_entra_delivery, check_scan_storage_account_setting):
         problems += check(parsed)
     problems += check_no_keys(parsed, texts)
     problems += check_skip_reasons(texts)[0]
+    problems += check_stale_text(texts)
     return problems
 
 

@@ -19,19 +19,14 @@ OPTIONAL_SETTINGS_NOT_SET_BY_INFRA: dict[str, str] = {
     "ATTACHMENT_UPLOAD_QUOTA_BYTES": "the code's default (100 GB per organisation) is the intended production value",
     "ATTACHMENT_UPLOAD_TIMEOUT_HOURS": "the code's default (24 h) is the intended production value",
     "TOKEN_MAX_LIFETIME_MINUTES": "the code's default (24 h) covers Altinn, Maskinporten and Entra ID tokens",
-    "MALWARE_SCAN_WEBHOOK_AUDIENCE": "optional Entra ID delivery authentication of the scan webhook (issue #18)",
     "MALWARE_SCAN_WEBHOOK_ROLE": "optional, with MALWARE_SCAN_WEBHOOK_AUDIENCE; default AzureEventGridSecureWebhookSubscriber",
     "WEBSITE_HOSTNAME": "set by the App Service platform itself",
     "PUBLIC_BASE_URL": "falls back to https:// + WEBSITE_HOSTNAME, the app's default host name; set it for a custom domain",
-    # Issue #18: Bicep must set it (from the storage account, or from whatever resource id the
-    # scan-result events carry in `topic`) when malware scanning is enabled; until the
-    # deployment change lands, every scan event is refused (400) in Azure, which fails safe.
-    "MALWARE_SCAN_STORAGE_ACCOUNT_ID": "to be set by the deployment change for issue #18 (see the comment)",
 }
 
 
 def test_checkov_parser_reads_every_bicep_file(parsed: dict[str, Any]) -> None:
-    expected = {"main.bicep"} | {f"modules/{p.name}" for p in (ic.INFRA / "modules").glob("*.bicep")}
+    expected = set(ic.ENTRY_TEMPLATES) | {f"modules/{p.name}" for p in (ic.INFRA / "modules").glob("*.bicep")}
     assert set(parsed) == expected
     assert ic.check_parsed_everything(parsed) == []
 
@@ -50,7 +45,7 @@ def test_containers_and_queues_the_app_uses_are_created(parsed: dict[str, Any]) 
 
 def test_no_account_keys_sas_or_key_connection_strings_anywhere(parsed: dict[str, Any], texts: dict[str, str]) -> None:
     assert ic.check_no_keys(parsed, texts) == []
-    params_text = (ic.INFRA / "main.bicepparam").read_text() + (ic.INFRA / "main.parameters.json").read_text()
+    params_text = (ic.INFRA / "main.bicepparam").read_text()
     for marker in ic.FORBIDDEN_TEXT:
         assert marker.lower() not in params_text.lower()
 
@@ -78,6 +73,25 @@ def test_every_setting_the_code_reads_is_provided(parsed: dict[str, Any]) -> Non
     assert not missing, (
         f"shared/core/settings.py reads {missing}, which infra/modules/functionapp.bicep does not set; set them "
         "there or list them in OPTIONAL_SETTINGS_NOT_SET_BY_INFRA (tests/infra/test_templates.py) with why")
+
+
+def test_every_setting_the_template_sets_is_one_the_code_defines(parsed: dict[str, Any]) -> None:
+    """The other direction: a name the template sets but no code reads is a typo or a leftover,
+    and the deployment would silently run without it."""
+    read_by_code = ic.settings_module_names(ic.ROOT / "shared" / "core" / "settings.py")
+    platform = {name for name in ic.app_settings(parsed)
+                if name.startswith(("FUNCTIONS_", "APPLICATIONINSIGHTS_", "AzureFunctionsJobHost__"))}
+    connections = {name for name in ic.app_settings(parsed) if name.split("__")[0] in ic.STORAGE_CONNECTIONS}
+    unknown = set(ic.app_settings(parsed)) - read_by_code - platform - connections
+    assert not unknown, f"infra/modules/functionapp.bicep sets {sorted(unknown)}, which shared/core/settings.py does not define"
+
+
+def test_the_templates_create_the_storage_the_code_uses() -> None:
+    from shared.storage import clients, request_states
+
+    assert ic.DATA_CONTAINERS == set(clients.CONTAINERS)
+    assert ic.QUEUES == set(clients.QUEUES)
+    assert ic.TABLES == {request_states.TABLE_NAME}
 
 
 def test_monitoring_has_local_auth_disabled(parsed: dict[str, Any]) -> None:
@@ -113,24 +127,28 @@ def test_role_assignments_are_least_privilege_at_resource_scope(parsed: dict[str
             assert broad not in text, f"{path} grants a broad role"
 
 
-def test_malware_scanning_is_optional_and_two_stage(parsed: dict[str, Any]) -> None:
+def test_malware_scanning_is_optional_and_one_switch(parsed: dict[str, Any]) -> None:
     assert ic.check_malware_scanning(parsed) == []
+    assert ic.check_scan_mode(parsed) == []
     modules = parsed["main.bicep"]["modules"]
     by_path = {m["detail"]["path"]: m for m in modules.values()}
-    scanning = json.dumps(by_path["modules/malware-scanning.bicep"]["config"])
-    webhook = json.dumps(by_path["modules/malware-scan-webhook.bicep"]["config"])
-    assert "enableMalwareScanning" in scanning
-    assert "enableMalwareScanning" in webhook and "malwareScanWebhook" in webhook
+    assert "enableMalwareScanning" in json.dumps(by_path["modules/malware-scanning.bicep"]["config"])
     main_params = parsed["main.bicep"]["parameters"]
     assert main_params["enableMalwareScanning"]["default"] is False
-    assert main_params["malwareScanWebhook"]["default"] is False
+    assert "malwareScanWebhook" not in main_params
+    # The subscription is not deployed by main.bicep: the hook deploys scan-webhook.bicep.
+    assert not list(ic.resources({"main.bicep": parsed["main.bicep"]}, "Microsoft.EventGrid/topics/eventSubscriptions"))
 
 
 def _bicepparam_names(text: str) -> set[str]:
     return set(re.findall(r"^param\s+(\w+)\s*=", text, re.M))
 
 
-def test_parameter_files_match_main(parsed: dict[str, Any]) -> None:
+def _bicepparam_env_vars(text: str) -> set[str]:
+    return set(re.findall(r"readEnvironmentVariable\('(\w+)'", text))
+
+
+def test_one_parameters_file_matches_main(parsed: dict[str, Any]) -> None:
     main_params = parsed["main.bicep"]["parameters"]
     required = {name for name, p in main_params.items() if p.get("default") is None}
     bicepparam = (ic.INFRA / "main.bicepparam").read_text()
@@ -138,11 +156,17 @@ def test_parameter_files_match_main(parsed: dict[str, Any]) -> None:
     names = _bicepparam_names(bicepparam)
     assert names <= set(main_params), f"unknown params in main.bicepparam: {names - set(main_params)}"
     assert required <= names, f"main.bicepparam misses required {required - names}"
-    azd = json.loads((ic.INFRA / "main.parameters.json").read_text())["parameters"]
-    assert set(azd) <= set(main_params), f"unknown params in main.parameters.json: {set(azd) - set(main_params)}"
-    assert required <= set(azd)
-    assert azd["environmentName"]["value"] == "${AZURE_ENV_NAME}"
-    assert azd["location"]["value"] == "${AZURE_LOCATION}"
+    assert ic.check_parameter_files(ic.INFRA, ic.load_yaml(ic.ROOT / "azure.yaml")) == []
+    # Every scanning parameter an operator sets is reachable through the one file.
+    for name in ("enableMalwareScanning", "malwareScanWebhookEntraAudience", "malwareScanWebhookEntraTenantId",
+                 "malwareScanAlertEmail"):
+        assert name in names
+
+
+def test_every_parameters_file_variable_is_documented() -> None:
+    doc = (ic.ROOT / "docs" / "deploy.md").read_text()
+    for var in _bicepparam_env_vars((ic.INFRA / "main.bicepparam").read_text()):
+        assert f"`{var}`" in doc, f"docs/deploy.md does not name environment variable {var}"
 
 
 def test_azure_yaml_deploys_this_folder_as_the_tagged_function_app(parsed: dict[str, Any]) -> None:
@@ -152,6 +176,8 @@ def test_azure_yaml_deploys_this_folder_as_the_tagged_function_app(parsed: dict[
     assert service == {"project": ".", "language": "python", "host": "function"}
     module = parsed["modules/functionapp.bicep"]
     assert module["parameters"]["serviceName"]["default"] == service_name
+    assert set(azure["hooks"]) == {"postdeploy"}
+    assert "main.parameters.json" not in (ic.ROOT / "azure.yaml").read_text()
 
 
 def test_docs_cover_every_main_parameter(parsed: dict[str, Any]) -> None:

@@ -44,3 +44,17 @@ def test_deploy_uses_oidc_and_github_environments() -> None:
     runs = "\n".join(s.get("run", "") for s in job["steps"])
     assert "az deployment group create" in runs and "infra/main.bicepparam" in runs
     assert "func azure functionapp publish" in runs
+    assert "sh infra/hooks/subscribe-scan-webhook.sh" in runs
+    assert ic.check_deploy_workflow(deploy) == []
+
+
+def test_deploy_passes_the_scanning_variables_to_the_parameters_file() -> None:
+    deploy = ic.load_yaml(ic.ROOT / ".github" / "workflows" / "deploy.yml")
+    env = deploy["jobs"]["deploy"]["env"]
+    for name in ("ENABLE_MALWARE_SCANNING", "MALWARE_SCAN_WEBHOOK_AUDIENCE",
+                 "MALWARE_SCAN_WEBHOOK_TENANT_ID", "MALWARE_SCAN_ALERT_EMAIL"):
+        assert name in env, f"deploy.yml does not pass {name} (read by infra/main.bicepparam)"
+        assert f"readEnvironmentVariable('{name}'" in (ic.INFRA / "main.bicepparam").read_text()
+    # The main.bicep outputs reach the hook script through the job environment.
+    infra_step = next(s for s in deploy["jobs"]["deploy"]["steps"] if s.get("id") == "infra")
+    assert "GITHUB_ENV" in infra_step["run"]

@@ -314,3 +314,21 @@ def test_a_webhook_audience_without_a_tenant_is_a_deployment_error(keys: TokenIs
     monkeypatch.setenv("MALWARE_SCAN_WEBHOOK_AUDIENCE", WEBHOOK_AUDIENCE)
     response = deliver(bearer(keys, event_grid_claims()))
     assert response.status_code == 503
+
+
+def test_the_webhook_tenant_alone_checks_event_grid_without_trusting_its_callers(
+        keys: TokenIssuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployment sets MALWARE_SCAN_WEBHOOK_TENANT_ID, not ENTRA_TENANT_ID: Event Grid's
+    token is checked, and the API still trusts no Entra ID caller."""
+    monkeypatch.setenv("MALWARE_SCAN_WEBHOOK_AUDIENCE", WEBHOOK_AUDIENCE)
+    monkeypatch.setenv("MALWARE_SCAN_WEBHOOK_TENANT_ID", TENANT)
+    monkeypatch.setenv("ENTRA_JWKS", str(keys.jwks_path))  # the tenant's keys, from a file
+    assert deliver(bearer(keys, event_grid_claims())).status_code == 200
+    assert deliver(bearer(keys, event_grid_claims(iss="https://login.microsoftonline.com/other/v2.0"))).status_code == 401
+    assert entra_tokens.issuers() == frozenset()  # no Entra ID caller is trusted
+
+
+def test_a_webhook_tenant_that_is_not_a_guid_is_a_deployment_error(keys: TokenIssuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MALWARE_SCAN_WEBHOOK_AUDIENCE", WEBHOOK_AUDIENCE)
+    monkeypatch.setenv("MALWARE_SCAN_WEBHOOK_TENANT_ID", "contoso.onmicrosoft.com")
+    assert deliver(bearer(keys, event_grid_claims())).status_code == 503
