@@ -153,9 +153,9 @@ def run(runs: int = 5) -> Result:
     python = sys.executable
     body = None
     with app_env(connection) as (env, token):
-        from bench.bench_initialize import request_body
+        from bench.bench_initialize import bodies
 
-        body = json.dumps(request_body(1)).encode("utf-8")
+        body = bodies(1, 1, "cold-start")[0]
         env = {**env, "SERVE_LOG_LEVEL": "WARNING"}
         host_to_first_200(env, token, body)  # creates the containers and queues; warms the disk cache
         _timed([python, "-c", BASELINE_IMPORTS])
