@@ -206,9 +206,16 @@ def docs_host(clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 # --- running a file's blocks -------------------------------------------------------------
 
 
-def session_env(port: int, extra: dict[str, str]) -> dict[str, str]:
+def session_env(port: int) -> dict[str, str]:
+    """A user's shell, pointed at ``port``; a ``make run`` in it takes free Azurite ports, so it
+    never meets an Azurite of the developer's on the default ones."""
     env = {name: value for name, value in os.environ.items() if name not in NOT_INHERITED}
-    return {**env, "PORT": str(port), "ALTINN_CORR_BASE_URL": f"http://localhost:{port}", **extra}
+    # Nor an activated .venv: the docs must say .venv/bin/altinn-corr, not a bare altinn-corr.
+    venvs = {str(ROOT / ".venv" / "bin"), os.path.join(os.environ.get("VIRTUAL_ENV", "/nonexistent"), "bin")}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p.rstrip("/") not in venvs)
+    env.pop("VIRTUAL_ENV", None)
+    azurite_ports = dict(zip(("AZURITE_BLOB_PORT", "AZURITE_QUEUE_PORT", "AZURITE_TABLE_PORT"), map(str, free_ports(3))))
+    return {**env, "PORT": str(port), "ALTINN_CORR_BASE_URL": f"http://localhost:{port}", **azurite_ports}
 
 
 def run_blocks(doc: Path, blocks: list[Block], cwd: Path, port: int, env: dict[str, str], work: Path) -> None:
@@ -254,9 +261,19 @@ def run_blocks(doc: Path, blocks: list[Block], cwd: Path, port: int, env: dict[s
         what = f"did not finish within {FILE_TIMEOUT} s"
     else:
         what = f"bash exited {code}"
+    # bash names a line of the block's file ("block-3.sh: line 2: API: unbound variable"): name the doc's.
+    block_output = re.sub(
+        rf"{re.escape(str(work))}/block-(\d+)\.sh: line (\d+)",
+        lambda m: f"{doc}:{blocks[int(m.group(1))].line + int(m.group(2)) - 1}",
+        block_output,
+    )
+    block_output = re.sub(r"\n?@@docs-test failed: [^\n]*\n?", "\n", block_output)
     if len(block_output) > OUTPUT_TAIL:
         block_output = "…" + block_output[-OUTPUT_TAIL:]
-    pytest.fail(f"{where}: the block starting on line {block.line} failed: {what}\n--- output ---\n{block_output}")
+    pytest.fail(
+        f"{where}: the block starting on line {block.line} failed: {what}\n--- output ---\n{block_output}",
+        pytrace=False,
+    )
 
 
 @pytest.mark.slow
@@ -264,18 +281,18 @@ def run_blocks(doc: Path, blocks: list[Block], cwd: Path, port: int, env: dict[s
 def test_docs_commands_run_as_written(
     doc: Path, clone: Path, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    blocks = [b for b in extract_blocks(doc, (ROOT / doc).read_text(encoding="utf-8")) if b.skip_reason is None]
+    found = extract_blocks(doc, (ROOT / doc).read_text(encoding="utf-8"))
+    blocks = [b for b in found if b.skip_reason is None]
     if not blocks:
-        pytest.skip(f"{doc} has no shell block to run")
+        skipped = "; ".join(f"line {b.line}: {b.skip_reason}" for b in found)
+        pytest.skip(f"{doc}: no shell block to run" + (f" (skipped by marker: {skipped})" if skipped else ""))
     if doc == Path("README.md"):
         # The README starts its own make run & on free ports; stopped here whatever happened.
-        port, *azurite_ports = free_ports(4)
-        extra = dict(zip(("AZURITE_BLOB_PORT", "AZURITE_QUEUE_PORT", "AZURITE_TABLE_PORT"), map(str, azurite_ports)))
-        env = session_env(port, extra)
+        env = session_env(port := free_ports(1)[0])
         try:
             run_blocks(doc, blocks, clone, port, env, tmp_path)
         finally:
             subprocess.run(["make", "--no-print-directory", "stop"], cwd=clone, env=env, capture_output=True, timeout=60)
         return
     host: LocalHost = request.getfixturevalue("docs_host")
-    run_blocks(doc, blocks, clone, host.port, session_env(host.port, {}), tmp_path)
+    run_blocks(doc, blocks, clone, host.port, session_env(host.port), tmp_path)
