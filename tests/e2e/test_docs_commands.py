@@ -68,7 +68,7 @@ NOT_INHERITED = (
     "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "PYTHONPATH",
 )
 
-pytestmark = pytest.mark.skipif(
+needs_jq_and_curl = pytest.mark.skipif(
     shutil.which("jq") is None or shutil.which("curl") is None,
     reason="the docs' examples need jq and curl (apt-get install jq curl); not installed here",
 )
@@ -277,6 +277,7 @@ def run_blocks(doc: Path, blocks: list[Block], cwd: Path, port: int, env: dict[s
 
 
 @pytest.mark.slow
+@needs_jq_and_curl
 @pytest.mark.parametrize("doc", DOC_FILES, ids=str)
 def test_docs_commands_run_as_written(
     doc: Path, clone: Path, request: pytest.FixtureRequest, tmp_path: Path
