@@ -82,6 +82,9 @@ def http_functions(root: Path = ROOT) -> list[HttpFunction]:
     for function in discover(root):
         if function.trigger_type != "httpTrigger":
             continue
+        # A page, not an operation (swagger_ui: the explorer of this document).
+        if getattr(importlib.import_module(f"shared.use_cases.{function.name}"), "IN_OPENAPI_DOCUMENT", True) is False:
+            continue
         found.append(_describe(function, prefix))
     return sorted(found, key=lambda f: f.name)
 

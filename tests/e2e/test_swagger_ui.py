@@ -1,0 +1,76 @@
+"""GET /swagger in a real headless browser: Debian's chromium driven by chromedriver (Selenium,
+with an explicit driver path, so Selenium Manager never downloads anything).
+
+Skipped, with the reason, when chromium or chromedriver is not installed
+(``apt-get install chromium chromium-driver``; ``.ci/run`` tries to install them).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import requests
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (requirements-dev.txt)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+)
+
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+WAIT = 30
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1400,2000"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_swagger_assets_and_headers(local_app) -> None:
+    for path in ("/swagger", "/swagger/"):
+        page = requests.get(local_app.url + path, timeout=10)
+        assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+        assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        assert "<script>" not in page.text  # no inline script: the CSP would block it
+    script = requests.get(local_app.url + "/swagger/swagger-ui-bundle.js", timeout=10)
+    assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
+    css = requests.get(local_app.url + "/swagger/swagger-ui.css", timeout=10)
+    assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
+    for unknown in ("/swagger/../host.json", "/swagger/%2e%2e/host.json", "/swagger/index.j2", "/swagger/nope.js"):
+        assert requests.get(local_app.url + unknown, timeout=10).status_code == 404, unknown
+
+
+def test_try_it_out_initialize_returns_200(local_app, browser, token_issuer) -> None:
+    browser.get(local_app.url + "/swagger")
+    wait = WebDriverWait(browser, WAIT)
+    operation = wait.until(EC.presence_of_element_located((By.ID, "operations-Correspondence-initialize_correspondence")))
+    # Every operation of the document is rendered.
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".opblock")) >= 10
+    assert browser.find_elements(By.ID, "operations-Correspondence-search_correspondences")
+
+    browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
+    field = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".modal-ux input")))
+    field.send_keys(token_issuer.altinn_token())
+    browser.find_element(By.CSS_SELECTOR, ".modal-ux .auth-btn-wrapper button.authorize").click()
+    browser.find_element(By.CSS_SELECTOR, ".modal-ux button.btn-done").click()
+
+    operation.find_element(By.CSS_SELECTOR, ".opblock-summary-control").click()
+    wait.until(lambda _: operation.find_elements(By.CSS_SELECTOR, "button.try-out__btn"))[0].click()
+    wait.until(lambda _: operation.find_elements(By.CSS_SELECTOR, "button.execute"))[0].click()
+    status = wait.until(lambda _: operation.find_elements(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status"))
+    assert status[0].text.strip().startswith("200"), operation.find_element(By.CSS_SELECTOR, ".live-responses-table").text
+    assert "correspondenceId" in operation.find_element(By.CSS_SELECTOR, ".live-responses-table").text
