@@ -254,6 +254,8 @@ def _parameters(function: HttpFunction) -> list[dict[str, Any]]:
                                          "schema": {"type": "string"}}
             if info.description:
                 parameter["description"] = info.description
+            if info.examples:  # Swagger UI's "Try it out" starts from it
+                parameter["example"] = info.examples[0]
             found.append(parameter)
     for name, description in function.operation.headers:
         found.append({"name": name, "in": "header", "required": False, "description": description,

@@ -133,8 +133,8 @@ def _optional_text(value: object) -> Optional[str]:
 
 
 class SearchQuery(ApiModel):
-    resource_id: Annotated[str, PlainValidator(_text)] = Field(alias="resourceId")
-    role: Annotated[Role, _enum(Role)] = Field(alias="role", description=ROLE_DESCRIPTION)
+    resource_id: Annotated[str, PlainValidator(_text)] = Field(alias="resourceId", examples=["ttd-corr-1"])
+    role: Annotated[Role, _enum(Role)] = Field(alias="role", description=ROLE_DESCRIPTION, examples=["Sender"])
     status: Optional[Annotated[CorrespondenceStatus, PlainValidator(_status)]] = Field(default=None, alias="status")
     from_: Optional[Annotated[datetime, PlainValidator(_time)]] = Field(default=None, alias="from")
     to: Optional[Annotated[datetime, PlainValidator(_time)]] = Field(default=None, alias="to")
