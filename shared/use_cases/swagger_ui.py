@@ -69,6 +69,8 @@ INITIALIZER = f"""window.onload = function () {{
     dom_id: "#swagger-ui",
     deepLinking: true,
     persistAuthorization: true,
+    // No badge from validator.swagger.io: nothing is loaded from elsewhere (the CSP forbids it).
+    validatorUrl: null,
     // The document's server is make run's http://localhost:7071; "Try it out" calls the host
     // that serves this page instead (another port, or the deployed app).
     requestInterceptor: function (request) {{

@@ -34,6 +34,7 @@ def browser():
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--window-size=1400,2000"):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # to see CSP violations
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
     yield driver
     driver.quit()
@@ -46,6 +47,10 @@ def test_try_it_out_initialize_returns_200(local_app, browser, token_issuer) -> 
     # Every operation of the document is rendered.
     assert len(browser.find_elements(By.CSS_SELECTOR, ".opblock")) >= 10
     assert browser.find_elements(By.ID, "operations-Correspondence-search_correspondences")
+
+    # The page works under its own Content-Security-Policy: nothing refused, nothing missing.
+    severe = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not severe, severe
 
     browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
     field = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".modal-ux input")))
