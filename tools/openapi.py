@@ -82,6 +82,9 @@ def http_functions(root: Path = ROOT) -> list[HttpFunction]:
     for function in discover(root):
         if function.trigger_type != "httpTrigger":
             continue
+        # A page, not an operation (swagger_ui: the explorer of this document).
+        if getattr(importlib.import_module(f"shared.use_cases.{function.name}"), "IN_OPENAPI_DOCUMENT", True) is False:
+            continue
         found.append(_describe(function, prefix))
     return sorted(found, key=lambda f: f.name)
 
@@ -251,6 +254,8 @@ def _parameters(function: HttpFunction) -> list[dict[str, Any]]:
                                          "schema": {"type": "string"}}
             if info.description:
                 parameter["description"] = info.description
+            if info.examples:  # Swagger UI's "Try it out" starts from it
+                parameter["example"] = info.examples[0]
             found.append(parameter)
     for name, description in function.operation.headers:
         found.append({"name": name, "in": "header", "required": False, "description": description,

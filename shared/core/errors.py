@@ -18,6 +18,9 @@ class CatalogEntry:
     error_code: int
     status: int
     message: str
+    # Our detail text where upstream's message misleads (the message stays upstream's, for the
+    # OpenAPI document and for clients that compare it).
+    detail: str | None = None
 
     def error(self, detail: str | None = None, **extensions: object) -> "ProblemError":
         return ProblemError(self, detail=detail, extensions=extensions)
@@ -34,7 +37,7 @@ class ProblemError(Exception):
     ) -> None:
         super().__init__(f"{entry.error_code}")
         self.entry = entry
-        self.detail = detail or entry.message
+        self.detail = detail or entry.detail or entry.message
         self.extensions = extensions or {}
 
     @property
@@ -77,8 +80,8 @@ class ServiceUnavailable(Exception):
     client_detail: str | None = None
 
 
-def _e(code: int, status: int, message: str) -> CatalogEntry:
-    return CatalogEntry(code, status, message)
+def _e(code: int, status: int, message: str, detail: str | None = None) -> CatalogEntry:
+    return CatalogEntry(code, status, message, detail)
 
 
 # --- Correspondence (1xxx) ---------------------------------------------------------------
@@ -303,6 +306,10 @@ NO_ACCESS_TO_RESOURCE = _e(
     401,
     "You must use an Altinn token, DialogToken or log in to IDPorten as someone with access "
     "to the resource and organization in Altinn Authorization",
+    # Upstream's text reads like a bad token; the token is valid, its organisation is not the
+    # resource's (or the item's) owner.
+    "The organisation in the token does not own, and has no access to, the resource "
+    "(or the correspondence or attachment) this request is about. The token itself is valid.",
 )
 PARTY_UUID_NOT_FOUND = _e(4002, 400, "Could not retrieve party uuid from lookup in Altinn Register")
 COULD_NOT_DETERMINE_CALLER = _e(4006, 401, "Could not determine caller")

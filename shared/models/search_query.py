@@ -37,8 +37,13 @@ class Role(enum.IntEnum):
 
 
 ONLY_SENDER = (
-    "Only role=Sender is supported: this API implements the sender side of Altinn "
-    "Correspondence, so correspondences received are not listed here."
+    "role=Recipient is not supported: this API implements the sender side of Altinn "
+    "Correspondence, so correspondences received are not listed here. Use role=Sender "
+    "(or RecipientAndSender, which lists what this system holds for you as sender)."
+)
+ROLE_DESCRIPTION = (
+    "Sender, or RecipientAndSender (upstream's Postman collection uses it): both list the "
+    "correspondences you sent, since this system has no recipient side. Recipient is 400."
 )
 
 
@@ -128,8 +133,8 @@ def _optional_text(value: object) -> Optional[str]:
 
 
 class SearchQuery(ApiModel):
-    resource_id: Annotated[str, PlainValidator(_text)] = Field(alias="resourceId")
-    role: Annotated[Role, _enum(Role)] = Field(alias="role")
+    resource_id: Annotated[str, PlainValidator(_text)] = Field(alias="resourceId", examples=["ttd-corr-1"])
+    role: Annotated[Role, _enum(Role)] = Field(alias="role", description=ROLE_DESCRIPTION, examples=["Sender"])
     status: Optional[Annotated[CorrespondenceStatus, PlainValidator(_status)]] = Field(default=None, alias="status")
     from_: Optional[Annotated[datetime, PlainValidator(_time)]] = Field(default=None, alias="from")
     to: Optional[Annotated[datetime, PlainValidator(_time)]] = Field(default=None, alias="to")
@@ -156,7 +161,10 @@ class SearchQuery(ApiModel):
     @field_validator("role")
     @classmethod
     def _sender_only(cls, value: Role) -> Role:
-        if value is not Role.Sender:
+        # RecipientAndSender: a client written for upstream sends it with a service-owner token;
+        # the sender half is all this system holds, so it gets that. Recipient alone would be
+        # an empty list that looks like "nothing received", which we cannot know.
+        if value is Role.Recipient:
             raise invalid(ONLY_SENDER)
         return value
 

@@ -58,12 +58,21 @@ def check_file_name(name: Optional[str]) -> None:
         raise errors.FILENAME_MISSING.error()
     if utf16_length(name) > MAX_FILE_NAME_LENGTH:
         raise errors.FILENAME_TOO_LONG.error()
-    if extension_of(name) not in ALLOWED_EXTENSIONS:
-        raise errors.FILETYPE_NOT_ALLOWED.error()
+    extension = extension_of(name)
+    if extension not in ALLOWED_EXTENSIONS:
+        raise errors.FILETYPE_NOT_ALLOWED.error(filetype_detail(extension))
     if _INVALID_CHARACTERS.search(name):
         raise errors.FILENAME_INVALID.error()
     if _RESERVED_NAME.match(name):
         raise errors.FILENAME_RESERVED.error()
+
+
+def filetype_detail(extension: Optional[str]) -> str:
+    """2013's detail: upstream says only "Filetype not allowed"; name what was sent and what is
+    allowed (the extension is the caller's own input, cut short)."""
+    sent = f"'{extension[:20]}'" if extension else "no extension"
+    allowed = " ".join(sorted(ALLOWED_EXTENSIONS))
+    return f"Filetype not allowed: the file name has {sent}; allowed: {allowed} (see docs/attachments.md)."
 
 
 def extension_of(file_name: Optional[str]) -> Optional[str]:

@@ -37,6 +37,7 @@ from shared.rules.new_files import NamedFile, NewFiles
 from shared.use_cases.initialize_attachment import create_attachment
 from shared.use_cases.initialize_correspondence import (
     CORRESPONDENCE_LINKS,
+    EXAMPLE,
     RULE_ERRORS,
     NewAttachments,
     PreparedRequest,
@@ -51,12 +52,27 @@ STORE_CONCURRENCY = 4  # files stored at a time (each stages up to 4 blocks in p
 
 _pool = ThreadPoolExecutor(max_workers=STORE_CONCURRENCY, thread_name_prefix="multipart")
 
+def form_fields(value: object, path: str = "") -> dict[str, object]:
+    """The JSON model's example as the form fields docs/multipart.md names (``a.b[0].c``)."""
+    if isinstance(value, dict):
+        items = [(f"{path}.{key}" if path else key, item) for key, item in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+    else:
+        return {path: value}
+    found: dict[str, object] = {}
+    for name, item in items:
+        found.update(form_fields(item, name))
+    return found
+
+
 OPERATION = Operation(
     summary="Initialize correspondences with their files in one multipart/form-data request",
     description="Form fields are the JSON model's paths (docs/multipart.md); file parts are named "
     "attachments. The host caps a request at 100 MB.",
     tags=("Correspondence",),
     request=("multipart/form-data", {"type": "object", "additionalProperties": True}),
+    request_example=form_fields(EXAMPLE),
     bound_to=InitializeCorrespondencesRequest,
     answers=(Answer(200, "Files stored, correspondences stored and queued.", InitializeCorrespondencesResponse),),
     errors=RULE_ERRORS + (

@@ -14,9 +14,10 @@ Ours: the same, plus paging. ``pageSize`` (1-1000, default 1000, upstream's fixe
 last index key of the page), so pages stay consistent while correspondences are added. It is
 ``null`` on the last page.
 
-Only ``role=Sender`` is served: this API implements the sender side, so ``Recipient`` and
-``RecipientAndSender`` answer 400 with a field error saying so (an empty list would look like
-"nothing received", which we cannot know).
+``role=Sender`` and ``role=RecipientAndSender`` (upstream's Postman collection sends it with a
+service-owner token) both answer with the correspondences the caller sent: this API implements
+the sender side and holds no recipient side. ``Recipient`` answers 400 with a field error
+saying so (an empty list would look like "nothing received", which we cannot know).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ PATH = "/correspondence/api/v1/correspondence"  # the route of search_correspond
 
 OPERATION = Operation(
     summary="Find your correspondences of a resource, newest first (sender side)",
-    description="Only role=Sender is served: this API implements the sender side. Filters: status "
+    description="role=Sender or RecipientAndSender: both list what you sent (this API implements the "
+    "sender side and has no recipient side); role=Recipient is 400. Filters: status "
     "(the latest status), from/to (requestedPublishTime, exclusive), sendersReference, idempotentKey. "
     "Pages of pageSize ids; a continuationToken (also in a Link rel=next header) gets the next page.",
     tags=("Correspondence",),

@@ -68,6 +68,16 @@ def test_business_rules(token_issuer, fields, status, code):
     assert response.json()["errorCode"] == code
 
 
+def test_2013_and_4001_details_say_what_is_wrong(token_issuer):
+    """Upstream's codes and statuses, with details that help (README, Differences)."""
+    refused = att.initialize(token_issuer, fileName="report.exe").json()
+    assert (refused["status"], refused["errorCode"]) == (400, 2013)
+    assert "'.exe'" in refused["detail"] and ".pdf" in refused["detail"] and "docs/attachments.md" in refused["detail"]
+    foreign = att.initialize(token_issuer, resourceId=att.OTHER_ORG_RESOURCE).json()
+    assert (foreign["status"], foreign["errorCode"]) == (401, 4001)
+    assert "does not own" in foreign["detail"] and "Altinn token" not in foreign["detail"]
+
+
 def test_rule_order_registry_before_access_before_type_before_file_name(token_issuer):
     # every rule fails: the registry's 1036 wins; then access; then type; then the name
     assert att.initialize(token_issuer, resourceId="nope", fileName="CON.exe", expirationInDays=0).json()["errorCode"] == 1036

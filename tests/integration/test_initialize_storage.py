@@ -162,4 +162,6 @@ def test_another_organisations_resource_is_401_4001_and_stores_nothing(app_env, 
     body["correspondence"]["resourceId"] = OTHER_ORG_RESOURCE
     response = initialize(token_issuer, body)
     assert response.status == 401 and response.json()["errorCode"] == 4001
+    # Not upstream's "You must use an Altinn token...": the token is valid, the owner is not us.
+    assert response.json()["detail"].startswith("The organisation in the token does not own")
     assert requests.stored_request_keys() == before

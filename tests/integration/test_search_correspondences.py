@@ -224,10 +224,10 @@ def test_request_shape_errors(app_env, token_issuer) -> None:
     assert problem["errors"] == {"resourceId": ["The resourceId field is required."]}
     no_role = call("search_correspondences", params={"resourceId": ORG_RESOURCE}, headers=token_issuer.authorization())
     assert no_role.status == 400 and "role" in no_role.json()["errors"]
-    for role in ("Recipient", "RecipientAndSender", "0"):
+    for role in ("Recipient", "recipient", "0"):
         response = search(token_issuer, role=role)
         assert response.status == 400
-        assert "Only role=Sender" in response.json()["errors"]["role"][0]
+        assert "role=Recipient is not supported" in response.json()["errors"]["role"][0]
     assert search(token_issuer, role="sender").status == 200  # case-insensitive, as upstream
     assert search(token_issuer, role="1").status == 200  # the enum value
     everything_wrong = search(token_issuer, status="Nope", idempotentKey="x", to="yesterday")
@@ -291,3 +291,14 @@ def test_one_correspondence_of_a_request_purged_is_left_out_of_its_page(app_env,
 @pytest.mark.parametrize("value", ["2030-01-01", "2030-01-01T00:00:00Z", "2030-01-01T00:00:00"])
 def test_date_formats(app_env, token_issuer, value) -> None:
     assert search(token_issuer, to=value).status == 200
+
+
+def test_recipient_and_sender_lists_what_was_sent(app_env, token_issuer) -> None:
+    """Upstream's Postman collection searches with role=RecipientAndSender and a service-owner
+    token: the answer is the sender half, the only one this system holds."""
+    ref = f"both-{uuid.uuid4()}"
+    sent = initialize(token_issuer, valid_request(correspondence__sendersReference=ref))
+    for role in ("RecipientAndSender", "recipientandsender", "2"):
+        response = search(token_issuer, role=role, sendersReference=ref)
+        assert response.status == 200, response.body
+        assert response.json()["ids"] == sent

@@ -41,6 +41,18 @@ def test_2011_too_long() -> None:
     assert code_of("a" * 251 + ".txt") is None
 
 
+@pytest.mark.parametrize(
+    ("name", "named"), [("report.EXE", "'.exe'"), ("README", "no extension"), ("a." + "x" * 50, "'." + "x" * 19 + "'")]
+)
+def test_2013_detail_names_the_extension_and_the_allowed_list(name: str, named: str) -> None:
+    with pytest.raises(errors.ProblemError) as raised:
+        check_file_name(name)
+    assert raised.value.entry is errors.FILETYPE_NOT_ALLOWED and raised.value.status == 400
+    detail = raised.value.detail
+    assert detail.startswith("Filetype not allowed: ") and f"has {named};" in detail
+    assert all(extension in detail for extension in ALLOWED_EXTENSIONS) and "docs/attachments.md" in detail
+
+
 @pytest.mark.parametrize("name", ["file.exe", "file", "a//b", "file.", "file.pdf.exe", "archive.tar.gz"])
 def test_2013_extension(name: str) -> None:
     assert code_of(name) == 2013
