@@ -507,6 +507,8 @@ def send_command(
             receipt.record_batch(batch, created)
             receipt.save()
 
+    if failure is not None and not rows:
+        raise failure  # nothing was created: stdout stays empty
     if failure is None and wait:
         failure = _follow(env, rows, timeout)
     attachment_ids = attachment_ids or list(request.get("existingAttachments") or [])
@@ -558,7 +560,7 @@ def _where(batch: list[Checked]) -> str:
     return f"{batch[0].where} to {batch[-1].where}"
 
 
-_RECIPIENT_PATH = re.compile(r"recipients\[(\d+)\]", re.IGNORECASE)
+_RECIPIENT_PATH = re.compile(r"(?:\$\.)?recipients\[(\d+)\]", re.IGNORECASE)
 
 
 def map_recipient_paths(text: str, batch: list[Checked]) -> str:
