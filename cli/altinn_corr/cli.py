@@ -476,6 +476,8 @@ def send_command(
         receipt.save()
 
     rows: list[dict[str, Any]] = []
+    if receipt is not None:
+        _resolve_unknown(env, receipt, correspondence)
     done = receipt.sent_recipients() if receipt is not None else {}
     if done:
         rows += [dict(row) for row in done.values()]
@@ -619,6 +621,41 @@ def _batch_failure(exc: BaseException, where: str, batch: list[Checked], rows: l
     if receipt is not None:
         hint = f"the receipt {receipt.path} records what was sent: re-run the same command to send only the rest"
     return BatchFailed(message, code, lines, hint, cause)
+
+
+def _resolve_unknown(env: Env, receipt: Receipt, correspondence: dict[str, Any]) -> None:
+    """A batch whose answer was lost (network, 5xx, Ctrl-C) may have been stored. A request of
+    several recipients cannot carry an idempotentKey (400/1047), so look for it instead: search
+    by resource and sendersReference, and record every correspondence not in the receipt yet
+    as sent (requests are all or nothing, so a batch is found whole or not at all)."""
+    unknown = [b for b in receipt.data["batches"] if b.get("state") == "unknown"]
+    if not unknown or not receipt.senders_reference:
+        return
+    from urllib.parse import urlencode
+
+    from altinn_corr.api import API
+
+    known = {str(r["correspondenceId"]) for r in receipt.sent_recipients().values()}
+    params = {"resourceId": str(correspondence.get("resourceId") or ""), "role": "Sender",
+              "sendersReference": receipt.senders_reference}
+    found: list[dict[str, Any]] = []
+    while True:
+        page = env.client.request("GET", f"{API}/correspondence?{urlencode(params)}").json()
+        for correspondence_id in page.get("ids") or []:
+            if str(correspondence_id) not in known:
+                overview = env.client.correspondence(str(correspondence_id))
+                found.append({"correspondenceId": correspondence_id, "recipient": overview.get("recipient"),
+                              "status": overview.get("status")})
+        if not page.get("continuationToken"):
+            break
+        params["continuationToken"] = page["continuationToken"]
+    for batch in unknown:
+        batch["state"] = "resolved"  # kept for the record; what was found is a batch of its own
+    if found:
+        env.note(f"Found {len(found)} correspondence(s) of a batch whose answer was lost; not sending them again.")
+        receipt.data["batches"].append({"batch": len(receipt.data["batches"]) + 1, "rows": "found by search",
+                                        "state": "sent", "idempotentKey": None, "correspondences": found})
+    receipt.save()
 
 
 def _digest(value: Any) -> str:

@@ -66,9 +66,10 @@ class FailingProxy:
     """Forwards to the local host; answers the Nth initialize with 503 instead (a server-side
     failure the CLI cannot foresee)."""
 
-    def __init__(self, target: str, fail: set[int]) -> None:
+    def __init__(self, target: str, fail: set[int], lose_answer: bool = False) -> None:
         self.target = target
         self.fail = fail
+        self.lose_answer = lose_answer
         self.initializes = 0
         proxy = self
 
@@ -81,6 +82,9 @@ class FailingProxy:
                 if self.path.endswith("/correspondence"):
                     proxy.initializes += 1
                     if proxy.initializes in proxy.fail:
+                        if proxy.lose_answer:  # the host stores it; the client never hears
+                            requests.post(proxy.target + self.path, data=body, timeout=120, headers={
+                                k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")})
                         data = json.dumps({"status": 503, "title": "Service Unavailable"}).encode()
                         self.send_response(503)
                         self.send_header("Content-Type", "application/problem+json")
@@ -264,3 +268,22 @@ def test_interrupt_exits_130_without_traceback(cli, tmp_path: Path, monkeypatch:
     assert result.exit_code == 130
     assert result.stderr.startswith("Interrupted. Re-run the same command")
     assert "Traceback" not in result.stderr
+
+
+def test_lost_answer_of_a_batch_is_found_not_sent_again(app_cli, local_app, token_issuer, tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "recipients.csv", org_numbers(600, 33))
+    reference = f"lost-{tmp_path.name}"[:60]
+    proxy = FailingProxy(local_app.url, fail={2}, lose_answer=True)
+    try:
+        args = ["send", "--resource", RESOURCE, "--title", "t", "--body", "b", "--recipients-csv", csv_path,
+                "--senders-reference", reference, "--base-url", proxy.url, "--json"]
+        first = app_cli(*args)
+        assert first.exit_code == exits.EXIT_PARTIAL, first.stderr
+        second = app_cli(*args)
+        assert second.exit_code == 0, second.stderr
+        assert proxy.initializes == 2  # found by search, not sent again
+        assert len(second.json()["correspondences"]) == 600
+        ids = search_ids(local_app, token_issuer, reference)
+        assert len(ids) == len(set(ids)) == 600
+    finally:
+        proxy.close()
