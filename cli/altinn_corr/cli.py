@@ -420,7 +420,6 @@ def send_command(
         correspondence["resourceId"] = resource
     if senders_reference:
         correspondence["sendersReference"] = senders_reference
-    correspondence.setdefault("sendersReference", f"altinn-corr-{uuid.uuid4().hex[:12]}")
     if publish_time:
         correspondence["requestedPublishTime"] = _iso(publish_time)
     for field, value in (("messageTitle", title), ("messageSummary", summary), ("language", language)):

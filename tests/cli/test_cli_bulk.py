@@ -287,3 +287,15 @@ def test_lost_answer_of_a_batch_is_found_not_sent_again(app_cli, local_app, toke
         assert len(ids) == len(set(ids)) == 600
     finally:
         proxy.close()
+
+
+def test_rerun_without_senders_reference_reuses_the_receipt(app_cli, tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "r.csv", org_numbers(2, 34))
+    args = ["send", "--resource", RESOURCE, "--title", "t", "--body", "b", "--recipients-csv", csv_path, "--json"]
+    first = app_cli(*args)
+    assert first.exit_code == 0, first.stderr
+    second = app_cli(*args)  # the generated sendersReference comes from the receipt
+    assert second.exit_code == 0, second.stderr
+    assert second.json()["complete"] is True
+    assert [r["correspondenceId"] for r in second.json()["correspondences"]] == \
+        [r["correspondenceId"] for r in first.json()["correspondences"]]
