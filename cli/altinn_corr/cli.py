@@ -10,7 +10,10 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import hashlib
 import json
+import os
+import re
 import sys
 import time
 import uuid
@@ -23,7 +26,7 @@ import click
 from altinn_corr import __version__
 from altinn_corr import errors as exits
 from altinn_corr.api import ApiClient
-from altinn_corr.errors import ApiError, CliError, UsageProblem, WaitFailed, WaitTimeout
+from altinn_corr.errors import ApiError, CliError, Interrupted, UsageProblem, WaitFailed, WaitTimeout
 from altinn_corr.tokens import (
     DEFAULT_ALTINN_URL,
     DEFAULT_MASKINPORTEN_URL,
@@ -32,7 +35,9 @@ from altinn_corr.tokens import (
     TokenOptions,
     TokenProvider,
 )
-from altinn_corr.uploads import MIB, ResumeState, Uploader, UploadSpec, check_chunk_size
+from altinn_corr.recipients import InvalidRecipient
+from altinn_corr.recipients import normalize as normalize_recipient
+from altinn_corr.uploads import MIB, ResumeState, Uploader, UploadSpec, check_chunk_size, check_file_type
 
 DEFAULT_BASE_URL = "http://localhost:7071"
 MAX_RECIPIENTS = 500
@@ -181,7 +186,7 @@ def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[Callable[
             except CliError as exc:
                 _fail(env, exc)
             except KeyboardInterrupt:
-                _fail(env, CliError("interrupted"), exits.EXIT_INTERRUPTED)
+                _fail(env, Interrupted("Interrupted. Re-run the same command to go on."))
 
         def holder() -> None:
             pass
@@ -226,17 +231,18 @@ def _fail(env: Env, exc: CliError, code: int | None = None) -> None:
         body["exitCode"] = exit_code
         click.echo(json.dumps(body, ensure_ascii=False), err=True)
     else:
-        click.secho(f"Error: {exc.message}", fg="red", err=True)
-        if isinstance(exc, ApiError):
-            for line in exc.details():
-                click.echo(f"  {line}", err=True)
+        prefix = "" if isinstance(exc, Interrupted) else "Error: "
+        click.secho(f"{prefix}{exc.message}", fg="red", err=True)
+        for line in exc.details():
+            click.echo(f"  {line}", err=True)
         if exc.hint:
             click.echo(f"Hint: {exc.hint}", err=True)
     sys.exit(exit_code)
 
 
-@click.group(context_settings=CONTEXT, epilog="Exit codes: 0 ok, 1 error, 2 usage, 3 API refused, "
-             "4 token/authentication, 5 unavailable (retry; uploads resume), 6 ended Failed, 7 wait timed out.")
+@click.group(context_settings=CONTEXT, epilog="Exit codes: 0 ok, 1 error, 2 usage or invalid input (nothing sent), 3 API refused, "
+             "4 token/authentication, 5 unavailable (retry; uploads resume), 6 ended Failed, 7 wait timed out, "
+             "8 bulk send partly done (receipt written: re-run to send the rest), 130 interrupted.")
 @click.version_option(__version__, prog_name="altinn-corr")
 def main() -> None:
     """Command-line client for service owners of the Altinn Correspondence API.
@@ -367,8 +373,12 @@ def _guid(value: str, option: str) -> str:
 @_option("--senders-reference", help="correspondence.sendersReference (default: generated)")
 @_option("--recipient", "recipients", multiple=True,
          help="Recipient: organisation number (9 digits), national identity number (11) or URN. Repeatable.")
-@_option("--recipients-csv", type=click.File("r", encoding="utf-8-sig"),
-         help="CSV of recipients: a 'recipient' column, or the first column.")
+@_option("--recipients-csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+         help="CSV of recipients: a 'recipient' column, or the first column. Every row is checked "
+              "before the first request; a receipt (CSV.receipt.json) records what was sent, so "
+              "re-running the same command sends only the rest.")
+@_option("--receipt", "receipt_path", type=click.Path(dir_okay=False, path_type=Path),
+         help="Receipt file of a bulk send (default: the CSV's name + .receipt.json).")
 @_option("--publish-time", help="correspondence.requestedPublishTime (ISO 8601).")
 @_option("--attach", "attach", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
          help="Upload this file first, wait until it is Published, and attach it. Repeatable.")
@@ -385,7 +395,8 @@ def send_command(
     language: str | None,
     senders_reference: str | None,
     recipients: tuple[str, ...],
-    recipients_csv: Any,
+    recipients_csv: Path | None,
+    receipt_path: Path | None,
     publish_time: str | None,
     attach: tuple[Path, ...],
     chunk_mib: int,
@@ -409,7 +420,6 @@ def send_command(
         correspondence["resourceId"] = resource
     if senders_reference:
         correspondence["sendersReference"] = senders_reference
-    correspondence.setdefault("sendersReference", f"altinn-corr-{uuid.uuid4().hex[:12]}")
     if publish_time:
         correspondence["requestedPublishTime"] = _iso(publish_time)
     for field, value in (("messageTitle", title), ("messageSummary", summary), ("language", language)):
@@ -419,14 +429,33 @@ def send_command(
         content["messageBody"] = _read_at(body)
     content.setdefault("language", "nb")
 
-    listed = list(recipients) + (_csv_recipients(recipients_csv) if recipients_csv else [])
-    if listed:
-        request["recipients"] = [_recipient(value) for value in listed]
-    all_recipients = request.get("recipients") or []
-    if not isinstance(all_recipients, list) or not all_recipients:
+    sources = [(f"--recipient #{i + 1}", value) for i, value in enumerate(recipients)]
+    if recipients_csv is not None:
+        sources += _csv_rows(recipients_csv)
+    elif not sources and isinstance(request.get("recipients"), list):
+        sources = [(f"recipients[{i}] of the request file", str(v)) for i, v in enumerate(request["recipients"])]
+    if not sources:
         raise UsageProblem("no recipients: give --recipient, --recipients-csv or recipients in the request file")
+    # Every recipient of every batch is checked before the first request (all or nothing).
+    checked = _check_recipients(sources)
+    if request.get("idempotentKey") and len(checked) > 1:
+        raise UsageProblem("an idempotentKey works with one recipient only (the API answers 400/1047)")
+    for path in attach:
+        check_file_type(path.name)
 
-    if attach:
+    receipt: Receipt | None = None
+    if recipients_csv is not None or receipt_path is not None:
+        digest = _digest({"request": request, "attach": [[p.name, p.stat().st_size] for p in attach]})
+        receipt = Receipt.open(receipt_path or recipients_csv.with_name(recipients_csv.name + ".receipt.json"),
+                               digest, env.base_url)
+        if receipt.senders_reference:
+            correspondence["sendersReference"] = receipt.senders_reference
+    correspondence.setdefault("sendersReference", f"altinn-corr-{uuid.uuid4().hex[:12]}")
+
+    attachment_ids: list[str] = []
+    if receipt is not None and receipt.attachment_ids is not None:
+        request["existingAttachments"] = list(receipt.attachment_ids)  # uploaded by the first run
+    elif attach:
         resource_id = correspondence.get("resourceId")
         if not isinstance(resource_id, str) or not resource_id:
             raise UsageProblem("--attach needs the correspondence's resource (--resource)")
@@ -440,27 +469,272 @@ def send_command(
             env.note(f"Attachment {outcome.attachment_id} ({path.name}): {overview.get('status')}")
             existing.append(outcome.attachment_id)
         request["existingAttachments"] = existing
+    if receipt is not None:
+        receipt.senders_reference = correspondence["sendersReference"]
+        receipt.attachment_ids = list(request.get("existingAttachments") or [])
+        receipt.save()
 
-    batches = [all_recipients[i:i + MAX_RECIPIENTS] for i in range(0, len(all_recipients), MAX_RECIPIENTS)]
-    if len(batches) > 1 and request.get("idempotentKey"):
-        raise UsageProblem("an idempotentKey cannot be used with more than 500 recipients (several requests)")
     rows: list[dict[str, Any]] = []
-    attachment_ids: list[str] = []
-    for batch in batches:
-        answer = env.client.initialize_correspondence({**request, "recipients": batch})
-        rows += [
+    if receipt is not None:
+        _resolve_unknown(env, receipt, correspondence)
+    done = receipt.sent_recipients() if receipt is not None else {}
+    if done:
+        rows += [dict(row) for row in done.values()]
+        env.note(f"Receipt {receipt.path}: {len(done)} recipient(s) already sent; sending the other "
+                 f"{sum(1 for c in checked if c.recipient not in done)}.")
+    todo = [c for c in checked if c.recipient not in done]
+    batches = [todo[i:i + MAX_RECIPIENTS] for i in range(0, len(todo), MAX_RECIPIENTS)]
+    failure: CliError | None = None
+    for number, batch in enumerate(batches, 1):
+        where = f"batch {number} of {len(batches)} ({_where(batch)})"
+        try:
+            answer = env.client.initialize_correspondence({**request, "recipients": [c.recipient for c in batch]})
+        except (CliError, KeyboardInterrupt) as exc:
+            failure = _batch_failure(exc, where, batch, rows, receipt, len(todo) - sum(
+                len(b) for b in batches[:number - 1]))
+            break
+        created = [
             {"correspondenceId": c.get("correspondenceId"), "recipient": c.get("recipient"), "status": c.get("status")}
             for c in answer.get("correspondences") or []
         ]
+        by_recipient = {str(c["recipient"]).lower(): c for c in created}
+        for item in batch:
+            row = by_recipient.get(item.recipient)
+            if row is not None:
+                row["source"] = item.where
+        rows += created
         attachment_ids += [a for a in answer.get("attachmentIds") or [] if a not in attachment_ids]
+        if receipt is not None:
+            receipt.record_batch(batch, created)
+            receipt.save()
 
-    failure: CliError | None = None
-    if wait:
+    if failure is not None and not rows:
+        raise failure  # nothing was created: stdout stays empty
+    if failure is None and wait:
         failure = _follow(env, rows, timeout)
-    result = {"correspondences": rows, "attachmentIds": attachment_ids}
+    attachment_ids = attachment_ids or list(request.get("existingAttachments") or [])
+    result: dict[str, Any] = {"correspondences": rows, "attachmentIds": attachment_ids}
+    if receipt is not None:
+        result["receipt"] = str(receipt.path)
+        result["complete"] = all(c.recipient in receipt.sent_recipients() for c in checked)
     env.out(result, lambda: _print_rows(rows, attachment_ids))
     if failure is not None:
         raise failure
+
+
+class Checked:
+    """One recipient after the local check: its normalised form and where it came from."""
+
+    def __init__(self, where: str, recipient: str, row: int | None) -> None:
+        self.where = where
+        self.recipient = recipient
+        self.row = row
+
+
+def _check_recipients(sources: list[tuple[str, str]]) -> list[Checked]:
+    checked: list[Checked] = []
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for where, value in sources:
+        try:
+            recipient = normalize_recipient(_recipient(value))
+        except InvalidRecipient as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        if recipient in seen:
+            problems.append(f"{where}: the same recipient as {seen[recipient]}")
+            continue
+        seen[recipient] = where
+        row = int(where.split(" row ")[1].split(",")[0]) if " row " in where else None
+        checked.append(Checked(where, recipient, row))
+    if problems:
+        shown = problems[:20]
+        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise UsageProblem(f"{len(problems)} invalid recipient(s); nothing was sent:\n" + "\n".join(shown) + more)
+    return checked
+
+
+def _where(batch: list[Checked]) -> str:
+    rows = [c.row for c in batch if c.row is not None]
+    if rows:
+        return f"CSV rows {rows[0]}-{rows[-1]}"
+    return f"{batch[0].where} to {batch[-1].where}"
+
+
+_RECIPIENT_PATH = re.compile(r"(?:\$\.)?recipients\[(\d+)\]", re.IGNORECASE)
+
+
+def map_recipient_paths(text: str, batch: list[Checked]) -> str:
+    """``$.recipients[49]`` in a problem of one batch -> the CSV row (or flag) it came from."""
+
+    def replace(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        if index < len(batch):
+            return f"{batch[index].where} ({match.group(0)} of the batch)"
+        return match.group(0)
+
+    return _RECIPIENT_PATH.sub(replace, text)
+
+
+class BatchFailed(CliError):
+    """A batch of a bulk send failed after earlier ones were created (or none were)."""
+
+    def __init__(self, message: str, exit_code: int, lines: list[str], hint: str | None, cause: CliError | None) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = exit_code
+        self.lines = lines
+        self.cause = cause
+
+    def details(self) -> list[str]:
+        return self.lines
+
+    def as_json(self) -> dict[str, Any]:
+        body = super().as_json()
+        if isinstance(self.cause, ApiError):
+            body["status"] = self.cause.status
+            body["problem"] = self.cause.problem
+        body["rows"] = self.lines
+        return body
+
+
+def _batch_failure(exc: BaseException, where: str, batch: list[Checked], rows: list[dict[str, Any]],
+                   receipt: Receipt | None, not_sent: int) -> BatchFailed:
+    if isinstance(exc, KeyboardInterrupt):
+        cause: CliError | None = None
+        message = f"interrupted while sending {where}"
+        code = exits.EXIT_INTERRUPTED
+    else:
+        assert isinstance(exc, CliError)
+        cause = exc
+        message = f"{where} failed: {map_recipient_paths(exc.message, batch)}"
+        code = exc.exit_code
+    lines = [map_recipient_paths(line, batch) for line in (cause.details() if cause else [])]
+    if receipt is not None:
+        receipt.record_failure(batch, message, unknown=not isinstance(exc, ApiError) or exc.status >= 500)
+        receipt.save()
+    if rows:
+        if code != exits.EXIT_INTERRUPTED:
+            code = exits.EXIT_PARTIAL
+        message += f"; {len(rows)} recipient(s) were sent (listed on stdout), {not_sent} not"
+    hint = None
+    if receipt is not None:
+        hint = f"the receipt {receipt.path} records what was sent: re-run the same command to send only the rest"
+    return BatchFailed(message, code, lines, hint, cause)
+
+
+def _resolve_unknown(env: Env, receipt: Receipt, correspondence: dict[str, Any]) -> None:
+    """A batch whose answer was lost (network, 5xx, Ctrl-C) may have been stored. A request of
+    several recipients cannot carry an idempotentKey (400/1047), so look for it instead: search
+    by resource and sendersReference, and record every correspondence not in the receipt yet
+    as sent (requests are all or nothing, so a batch is found whole or not at all)."""
+    unknown = [b for b in receipt.data["batches"] if b.get("state") == "unknown"]
+    if not unknown or not receipt.senders_reference:
+        return
+    from urllib.parse import urlencode
+
+    from altinn_corr.api import API
+
+    known = {str(r["correspondenceId"]) for r in receipt.sent_recipients().values()}
+    params = {"resourceId": str(correspondence.get("resourceId") or ""), "role": "Sender",
+              "sendersReference": receipt.senders_reference}
+    found: list[dict[str, Any]] = []
+    while True:
+        page = env.client.request("GET", f"{API}/correspondence?{urlencode(params)}").json()
+        for correspondence_id in page.get("ids") or []:
+            if str(correspondence_id) not in known:
+                overview = env.client.correspondence(str(correspondence_id))
+                found.append({"correspondenceId": correspondence_id, "recipient": overview.get("recipient"),
+                              "status": overview.get("status")})
+        if not page.get("continuationToken"):
+            break
+        params["continuationToken"] = page["continuationToken"]
+    for batch in unknown:
+        batch["state"] = "resolved"  # kept for the record; what was found is a batch of its own
+    if found:
+        env.note(f"Found {len(found)} correspondence(s) of a batch whose answer was lost; not sending them again.")
+        receipt.data["batches"].append({"batch": len(receipt.data["batches"]) + 1, "rows": "found by search",
+                                        "state": "sent", "idempotentKey": None, "correspondences": found})
+    receipt.save()
+
+
+def _digest(value: Any) -> str:
+    return "sha256:" + hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class Receipt:
+    """What a bulk send created, per batch, in a JSON file next to the CSV; a re-run reads it
+    and sends only the recipients it does not list as sent."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+
+    @classmethod
+    def open(cls, path: Path, digest: str, base_url: str) -> "Receipt":
+        if path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise UsageProblem(f"cannot read the receipt {path} ({exc})") from None
+            if data.get("input") != digest or data.get("baseUrl") != base_url:
+                raise UsageProblem(
+                    f"the receipt {path} was written for another message or API; move it away to send "
+                    "this as a new message, or give --receipt PATH"
+                )
+            return cls(path, data)
+        return cls(path, {"receipt": "altinn-corr send", "version": 1, "baseUrl": base_url, "input": digest,
+                          "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+                          "sendersReference": None, "attachmentIds": None, "batches": []})
+
+    @property
+    def senders_reference(self) -> str | None:
+        return self.data.get("sendersReference")
+
+    @senders_reference.setter
+    def senders_reference(self, value: str) -> None:
+        self.data["sendersReference"] = value
+
+    @property
+    def attachment_ids(self) -> list[str] | None:
+        return self.data.get("attachmentIds")
+
+    @attachment_ids.setter
+    def attachment_ids(self, value: list[str]) -> None:
+        self.data["attachmentIds"] = value
+
+    def sent_recipients(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for batch in self.data["batches"]:
+            if batch.get("state") == "sent":
+                for row in batch.get("correspondences") or []:
+                    found[str(row["recipient"]).lower()] = row
+        return found
+
+    def _entry(self, batch: list[Checked], state: str) -> dict[str, Any]:
+        return {
+            "batch": len(self.data["batches"]) + 1,
+            "rows": _where(batch),
+            "state": state,
+            # Multi-recipient requests cannot carry an idempotentKey (the API answers 400/1047).
+            "idempotentKey": None,
+            "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
+
+    def record_batch(self, batch: list[Checked], created: list[dict[str, Any]]) -> None:
+        entry = self._entry(batch, "sent")
+        entry["correspondences"] = created
+        self.data["batches"].append(entry)
+
+    def record_failure(self, batch: list[Checked], message: str, *, unknown: bool) -> None:
+        entry = self._entry(batch, "unknown" if unknown else "failed")
+        entry["error"] = message
+        entry["recipients"] = len(batch)
+        self.data["batches"].append(entry)
+
+    def save(self) -> None:
+        temp = self.path.with_name(self.path.name + ".tmp")
+        temp.write_text(json.dumps(self.data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(temp, self.path)
 
 
 def _load_request(handle: Any) -> dict[str, Any]:
@@ -501,19 +775,41 @@ def _recipient(value: str) -> str:
     return value
 
 
-def _csv_recipients(handle: Any) -> list[str]:
-    text = handle.read()
-    rows = [row for row in csv.reader(io.StringIO(text)) if row and row[0].strip() and not row[0].startswith("#")]
-    if not rows:
+def _csv_rows(path: Path) -> list[tuple[str, str]]:
+    """(where, value) per recipient; where = "NAME row N, column C" with N the row as a
+    spreadsheet numbers it (the header is row 1, blank and # lines count)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageProblem(f"cannot read {path} ({exc})") from None
+    records = list(enumerate(csv.reader(io.StringIO(text)), 1))
+    content = [(n, row) for n, row in records if row and row[0].strip() and not row[0].startswith("#")]
+    if not content:
         return []
-    header = [cell.strip().lower() for cell in rows[0]]
-    column = 0
+    header = [cell.strip().lower() for cell in content[0][1]]
+    column, name = 0, "1"
     if "recipient" in header:
         column = header.index("recipient")
-        rows = rows[1:]
+        name = "recipient"
+        content = content[1:]
     elif header[0] in ("recipients", "orgnumber", "organization", "ssn", "id"):
-        rows = rows[1:]
-    return [row[column].strip() for row in rows if len(row) > column and row[column].strip()]
+        name = header[0]
+        content = content[1:]
+    found = []
+    for number, row in content:
+        value = row[column].strip() if len(row) > column else ""
+        found.append((f"{path.name} row {number}, column {name}", value))
+    return found
+
+
+def _csv_recipients(handle: Any) -> list[str]:
+    """The recipient values of a CSV (kept for callers that only need the values)."""
+    import tempfile as _tempfile
+
+    with _tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "recipients.csv"
+        path.write_text(handle.read(), encoding="utf-8")
+        return [value for _, value in _csv_rows(path) if value]
 
 
 def _follow(env: Env, rows: list[dict[str, Any]], timeout: float) -> CliError | None:

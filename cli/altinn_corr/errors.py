@@ -12,6 +12,7 @@ EXIT_AUTH = 4  # no token could be obtained, or the API answered 401/403
 EXIT_UNAVAILABLE = 5  # network failure, timeout or 5xx: retry later (uploads resume)
 EXIT_FAILED = 6  # --wait: a correspondence or attachment ended Failed
 EXIT_TIMEOUT = 7  # --wait: the final status was not reached in time
+EXIT_PARTIAL = 8  # bulk send: some batches were created, a later one failed (receipt written)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
@@ -23,6 +24,9 @@ class CliError(Exception):
         self.message = message
         self.hint = hint
 
+    def details(self) -> list[str]:
+        return []
+
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.message, "exitCode": self.exit_code}
         if self.hint:
@@ -32,6 +36,12 @@ class CliError(Exception):
 
 class UsageProblem(CliError):
     exit_code = EXIT_USAGE
+
+
+class Interrupted(CliError):
+    """Ctrl-C; the message says how to go on (an upload resumes when the command runs again)."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class TokenError(CliError):

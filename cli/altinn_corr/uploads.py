@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
 from altinn_corr.api import ApiClient, Reader
-from altinn_corr.errors import ApiError, CliError, NetworkError, UsageProblem, WaitFailed, WaitTimeout
+from altinn_corr.errors import ApiError, CliError, Interrupted, NetworkError, UsageProblem, WaitFailed, WaitTimeout
 
 MIB = 1024 * 1024
 BLOCK_SIZE = 8 * MIB
@@ -100,6 +100,28 @@ class UploadOutcome:
     overview: dict[str, Any]
     resumed: bool
     sent_bytes: int  # bytes sent by this run (a resumed upload sends only what was missing)
+
+
+# The API's allowed extensions (shared/rules/attachment_files.py, upstream's list). Repeated
+# here because the API offers no way to ask for them (no endpoint or OpenAPI enum lists them),
+# and the CLI must refuse a file before hashing it, which for a large file takes a while; the
+# API still decides (2013). tests/cli compares this list with the API's.
+ALLOWED_EXTENSIONS = (
+    ".doc", ".xls", ".docx", ".xlsx", ".ppt", ".pps", ".zip", ".pdf", ".html", ".txt", ".xml",
+    ".jpg", ".jpeg", ".gif", ".bmp", ".png", ".json", ".csv", ".dcm", ".dicom",
+)
+
+
+def check_file_type(file_name: str) -> None:
+    """UsageProblem naming the extension and the allowed list, unless the API allows it."""
+    extension = file_name[file_name.rfind("."):].lower() if "." in file_name else ""
+    if extension not in ALLOWED_EXTENSIONS:
+        shown = f"'{extension}'" if extension else "no extension"
+        raise UsageProblem(
+            f"{file_name}: file type {shown} is not allowed by the service; allowed: "
+            + " ".join(ALLOWED_EXTENSIONS)
+            + " (use --file-name to give it a name with an allowed extension)"
+        )
 
 
 def check_chunk_size(chunk_size: int) -> int:
@@ -247,7 +269,13 @@ def with_retries(action: Callable[[], Any], on_retry: Callable[[], None] = lambd
     raise AssertionError("unreachable")
 
 
+def _ignore(amount: int) -> None:
+    pass
+
+
 class Uploader:
+    acknowledged = 0  # bytes the service has confirmed it stored (what a re-run resumes from)
+
     def __init__(self, client: ApiClient, state: ResumeState | None, progress: Progress | None = None) -> None:
         self.client = client
         self.state = state
@@ -260,6 +288,7 @@ class Uploader:
         if size == 0:
             raise UsageProblem(f"{path} is empty; the service accepts files of 1 byte or more")
         check_chunk_size(spec.chunk_size)
+        check_file_type(spec.file_name or path.name)  # before hashing: a refused file costs nothing
         key = ResumeState.key(self.client.base_url, spec, size, stat.st_mtime_ns)
         attachment_id = spec.resume_id
         if attachment_id is None and not spec.new and self.state is not None:
@@ -278,13 +307,18 @@ class Uploader:
                 stored, block_size = found
                 resumed = True
         if stored is None:
-            checksum = file_md5(path, self.progress)
+            try:
+                checksum = file_md5(path, self.progress)
+            except KeyboardInterrupt:
+                self.progress.done()
+                raise Interrupted("Interrupted while hashing; nothing was sent. Re-run the same command.") from None
             attachment_id = with_retries(lambda: self.client.initialize_attachment(spec.initialize_body(checksum)))
             if self.state is not None:
                 self.state.put(key, attachment_id, checksum)
             stored = []
 
         chunked = spec.force_chunked or size > spec.chunk_size or bool(stored)
+        self.acknowledged = sum(end - start for start, end in stored)
         try:
             if chunked:
                 overview, sent = self._chunked(attachment_id, path, size, stored, spec.chunk_size, block_size)
@@ -294,6 +328,11 @@ class Uploader:
             if chunked and not isinstance(exc, UsageProblem):
                 exc.hint = f"the upload of attachment {attachment_id} can be resumed: run the same command again"
             raise
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"Interrupted. Re-run the same command to resume the upload of attachment {attachment_id} "
+                f"from byte {self.acknowledged}."
+            ) from None
         finally:
             self.progress.done()
         self._forget(key)
@@ -335,10 +374,13 @@ class Uploader:
         with path.open("rb") as handle:
 
             def send() -> Any:
-                self.progress.set(0)
-                return self.client.upload(attachment_id, Reader(handle, 0, size, self.progress.advance), size)
+                # The bar counts bytes the service acknowledged (its answer), not bytes read
+                # into a socket buffer, so rate and ETA are the service's, not the disk's.
+                return self.client.upload(attachment_id, Reader(handle, 0, size, _ignore), size)
 
             response = with_retries(send)
+            self.acknowledged = size
+            self.progress.set(size)
         self.progress.done()
         return response.json(), size
 
@@ -361,7 +403,7 @@ class Uploader:
                     content_range = f"bytes {start}-{end - 1}/{size}"
 
                     def send(start: int = start, end: int = end, content_range: str = content_range) -> Any:
-                        reader = Reader(handle, start, end - start, self.progress.advance)
+                        reader = Reader(handle, start, end - start, _ignore)  # acknowledged bytes only
                         return self.client.upload(attachment_id, reader, end - start, content_range)
 
                     response = with_retries(send, on_retry=lambda: self.progress.set(confirmed))
@@ -373,6 +415,7 @@ class Uploader:
                         return body, sent
                     stored = _ranges_of(body)
                     confirmed = int(body.get("received", confirmed))
+                    self.acknowledged = confirmed
                     self.progress.set(confirmed)
                     if body.get("complete"):
                         self.progress.done()
