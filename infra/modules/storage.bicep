@@ -39,6 +39,7 @@ var dataContainerNames = [
   'correspondences'
   'attachments'
   'attachment-records'
+  'attachment-uploads'
 ]
 var queueNames = [
   'correspondence-publish'
