@@ -32,7 +32,8 @@ from altinn_corr.tokens import (
     TokenOptions,
     TokenProvider,
 )
-from altinn_corr.uploads import MIB, ResumeState, Uploader, UploadSpec, check_chunk_size
+from altinn_corr import direct_upload
+from altinn_corr.uploads import MIB, ResumeState, Uploader, UploadOutcome, UploadSpec, check_chunk_size, file_md5, with_retries
 
 DEFAULT_BASE_URL = "http://localhost:7071"
 MAX_RECIPIENTS = 500
@@ -295,6 +296,8 @@ def _upload_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @_upload_options
 @_option("--resume", "resume_id", metavar="ATTACHMENT_ID", help="Resume the upload of this attachment.")
 @_option("--new", is_flag=True, help="Start a new attachment even if an unfinished upload of this file is known.")
+@_option("--direct", is_flag=True, help="Upload straight to storage with an upload URL (the default above "
+                                         "256 MiB when the server offers it; --chunked turns that off).")
 @_option("--wait", is_flag=True, help="Wait until the attachment is Published (or Failed).")
 @_option("--timeout", type=float, default=600, show_default=True, help="Seconds --wait waits.")
 def upload_command(
@@ -309,6 +312,7 @@ def upload_command(
     chunked: bool,
     resume_id: str | None,
     new: bool,
+    direct: bool,
     wait: bool,
     timeout: float,
 ) -> None:
@@ -316,7 +320,9 @@ def upload_command(
 
     The MD5 of the file is sent as the checksum. Files larger than the chunk size go in chunks
     (Content-Range); if an upload is interrupted, running the same command again resumes it
-    from what the service has stored.
+    from what the service has stored. With --direct (by default above 256 MiB, when the server
+    offers it) the file goes straight to storage through an upload URL; --direct --resume ID
+    sends it again.
     """
     spec = UploadSpec(
         path=file,
@@ -331,7 +337,11 @@ def upload_command(
         new=new,
     )
     uploader = Uploader(env.client, ResumeState(), env.progress())
-    outcome = uploader.upload(spec)
+    outcome = None
+    if direct or (not chunked and resume_id is None and file.stat().st_size > direct_upload.DIRECT_ABOVE):
+        outcome = _upload_direct(env, spec, uploader, explicit=direct)
+    if outcome is None:
+        outcome = uploader.upload(spec)
     overview = outcome.overview
     if outcome.resumed:
         env.note(f"Resumed attachment {outcome.attachment_id}: sent {outcome.sent_bytes} bytes.")
@@ -339,6 +349,24 @@ def upload_command(
         overview = uploader.wait_for_upload(outcome.attachment_id, timeout=timeout)
     env.out(overview, lambda: click.echo(outcome.attachment_id))
     env.note(f"Status: {overview.get('status')}")
+
+
+def _upload_direct(env: Env, spec: UploadSpec, uploader: Uploader, *, explicit: bool) -> UploadOutcome | None:
+    """The direct upload (altinn_corr.direct_upload); None: not offered, use the upload endpoint
+    for the attachment initialized here (``spec.resume_id``), without hashing the file again."""
+    attachment_id = spec.resume_id
+    if attachment_id is None:
+        checksum = file_md5(spec.path, uploader.progress)
+        attachment_id = with_retries(lambda: env.client.initialize_attachment(spec.initialize_body(checksum)))
+    try:
+        overview = direct_upload.upload(env.client, attachment_id, spec.path, uploader.progress)
+    except direct_upload.NotOffered:
+        if explicit:
+            raise CliError("this server does not offer direct uploads (no upload/url endpoint)",
+                           hint=f"upload without --direct: add --resume {attachment_id}") from None
+        spec.resume_id = attachment_id
+        return None
+    return UploadOutcome(attachment_id, overview, spec.resume_id is not None, spec.path.stat().st_size)
 
 
 def _chunk_size(mib: int) -> int:
