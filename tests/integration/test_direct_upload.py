@@ -201,3 +201,14 @@ def test_a_direct_upload_never_completed_is_abandoned_and_its_staging_blob_delet
     assert direct_upload.staged_size(state.staging) is None
     assert attachment_id not in reservations()
     assert complete(token_issuer, attachment_id).json()["errorCode"] == 2005
+
+
+def test_purging_an_open_direct_upload_deletes_its_staging_blob_and_releases_the_quota(token_issuer):
+    data = b"purged before complete"
+    attachment_id, url = started(token_issuer, data)
+    BlobClient.from_blob_url(url).upload_blob(data)
+    staging = record(attachment_id).upload.staging
+    assert att.purge(token_issuer, attachment_id).status == 204
+    assert direct_upload.staged_size(staging) is None
+    assert attachment_id not in reservations()
+    assert complete(token_issuer, attachment_id).json()["errorCode"] in (2005, 2006)
