@@ -89,11 +89,21 @@ def staged_size(name: str) -> Optional[int]:
         return None
 
 
+def _copy_source(name: str, now: datetime) -> str:
+    """The staging blob as a copy source. With an account key, its plain URL: a same-account
+    Copy Blob signed with the key may read it, and Azurite then copies by reference (measured:
+    0.01 s for 256 MB), where a URL with a SAS makes it fetch the bytes over HTTP like an
+    external source (3.3 s). With a managed identity, a read SAS from the user delegation key,
+    valid for the copy only."""
+    client = _staging_client(name)
+    if getattr(clients.blob_service().credential, "account_key", None):
+        return client.url
+    return f"{client.url}?{_sas(name, BlobSasPermissions(read=True), now, now + timedelta(minutes=30))}"
+
+
 def copy_into_place(name: str, attachment_id: uuid.UUID, now: datetime) -> None:
-    """Server-side copy of the staging blob to ``attachments/{id}``, waiting until it is done.
-    The source is named with a read SAS valid for the copy only, which works with an account
-    key and with a managed identity alike."""
-    source = f"{_staging_client(name).url}?{_sas(name, BlobSasPermissions(read=True), now, now + timedelta(minutes=30))}"
+    """Server-side copy of the staging blob to ``attachments/{id}``, waiting until it is done."""
+    source = _copy_source(name, now)
     target = blocks.blob_client(attachment_id)
     copy = target.start_copy_from_url(source)
     status = copy.get("copy_status")
