@@ -353,20 +353,48 @@ def upload_command(
 
 def _upload_direct(env: Env, spec: UploadSpec, uploader: Uploader, *, explicit: bool) -> UploadOutcome | None:
     """The direct upload (altinn_corr.direct_upload); None: not offered, use the upload endpoint
-    for the attachment initialized here (``spec.resume_id``), without hashing the file again."""
+    for the attachment initialized here (``spec.resume_id``), without hashing the file again.
+
+    Resume: the attachment is remembered (its own key in the state file, which the chunked
+    uploader never reads) until complete answers, so running the same command again continues
+    with the same attachment: a new URL, the file sent again, complete."""
+    stat = spec.path.stat()
+    key = "direct:" + ResumeState.key(env.client.base_url, spec, stat.st_size, stat.st_mtime_ns)
+    state = uploader.state
     attachment_id = spec.resume_id
+    resumed = attachment_id is not None
+    if attachment_id is None and not spec.new and state is not None:
+        entry = state.get(key)
+        if entry:
+            attachment_id, resumed = entry["attachmentId"], True
     if attachment_id is None:
         checksum = file_md5(spec.path, uploader.progress)
         attachment_id = with_retries(lambda: env.client.initialize_attachment(spec.initialize_body(checksum)))
+        if state is not None:
+            state.put(key, attachment_id, checksum)
     try:
         overview = direct_upload.upload(env.client, attachment_id, spec.path, uploader.progress)
     except direct_upload.NotOffered:
+        if state is not None:
+            state.delete(key)
         if explicit:
             raise CliError("this server does not offer direct uploads (no upload/url endpoint)",
                            hint=f"upload without --direct: add --resume {attachment_id}") from None
         spec.resume_id = attachment_id
         return None
-    return UploadOutcome(attachment_id, overview, spec.resume_id is not None, spec.path.stat().st_size)
+    except ApiError as exc:
+        if resumed and exc.error_code == 2005:  # completed meanwhile (the answer was lost), or failed
+            overview = env.client.attachment(attachment_id)
+            if overview.get("status") in ("Published", "UploadProcessing"):
+                if state is not None:
+                    state.delete(key)
+                return UploadOutcome(attachment_id, overview, True, 0)
+        if state is not None and exc.error_code is not None:
+            state.delete(key)  # the API's verdict on this attachment (2005, 2008...): the next run starts afresh
+        raise
+    if state is not None:
+        state.delete(key)
+    return UploadOutcome(attachment_id, overview, resumed, stat.st_size)
 
 
 def _chunk_size(mib: int) -> int:

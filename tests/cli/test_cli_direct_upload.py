@@ -77,3 +77,23 @@ def test_not_offered_is_a_404_without_an_error_code() -> None:
 
     with pytest.raises(direct_upload.NotOffered):
         direct_upload.upload_url(Client(), str(uuid.uuid4()), 10)
+
+
+def test_an_interrupted_direct_upload_resumes_with_the_same_attachment(
+    app_cli, local_app, token_issuer, tmp_path: Path, monkeypatch
+) -> None:
+    path = write_file(tmp_path / "resume.zip", 3 * MIB)
+    real_send = direct_upload.send_file
+
+    def broken(*args):
+        raise direct_upload.NetworkError("the upload to storage failed (ServiceRequestError)")
+
+    monkeypatch.setattr(direct_upload, "send_file", broken)
+    first = app_cli("upload", path, "--resource", RESOURCE, "--direct")
+    assert first.exit_code != 0
+    monkeypatch.setattr(direct_upload, "send_file", real_send)
+    second = app_cli("upload", path, "--resource", RESOURCE, "--direct")
+    assert second.exit_code == 0, second.stderr
+    attachment_id = second.stdout.strip()
+    assert "Resumed attachment" in second.stderr and attachment_id in second.stderr
+    assert download(local_app, token_issuer, attachment_id) == path.read_bytes()
