@@ -4,12 +4,12 @@ The upload URL is a blob SAS for a **staging blob** in container ``attachment-up
 (``{attachmentId}/{random}``), never for the attachment's own blob. Its permissions are create
 and write only (``cw``): no read, list, delete, tags or other names. ``complete`` copies the
 staging blob into ``attachments/{id}`` server-side, hashes that copy, and deletes the staging
-blob. Why a copy and not a lease on the real blob: a SAS holder can still break or change a
-leased blob's tags and metadata paths, the lease would have to stay on the published blob for
-ever (every later write, tag and delete, Defender's verdict tag included, would need its id),
-and nothing reads ``attachment-uploads``, so whatever an old URL still writes there after
-complete changes nothing anyone downloads. The price is one same-account copy (a server-side
-operation, no bytes through the app).
+blob. Why a copy and not a lease on the real blob: the lease would have to stay on the
+published blob for good, so every later write, delete and index tag on it (purge, retention,
+Defender's verdict tag) would need its id. With a copy, nothing reads ``attachment-uploads``:
+whatever a still-valid URL writes there after complete changes nothing anyone downloads (a
+lifecycle rule in infra/modules/storage.bicep drops such leftovers). The price is one
+same-account copy (server-side, no bytes through the app).
 
 Signing: with a connection string that carries an account key (Azurite, development) the SAS
 is signed with that key; with a managed identity (shared keys disabled in Azure) it is a
