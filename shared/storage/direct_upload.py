@@ -37,7 +37,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 # Ranged reads while hashing the copied blob: more and larger than a chunked completion's,
 # since a direct upload is usually large and this is all complete does besides the copy.
 HASH_CONCURRENCY = 8
-HASH_RANGE = 8 * 1024 * 1024
+HASH_RANGE = 4 * 1024 * 1024
 COPY_POLL_SECONDS = 0.5
 COPY_TIMEOUT_SECONDS = 600.0
 
