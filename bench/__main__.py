@@ -102,11 +102,44 @@ def upload(quick: bool) -> list[Result]:
     return results
 
 
+DIRECT_UPLOAD_GOAL = 1.1
+
+
+def direct_upload(quick: bool) -> list[Result]:
+    """``bench/bench_direct_upload.py`` in a process of its own: upload/url + the SDK's
+    upload_blob to the URL + upload/complete, against upload_blob of the same bytes."""
+    size_mb = 256 if quick else 1024
+    command = [sys.executable, "-m", "bench.bench_direct_upload", "--mb", str(size_mb)]
+    print(f"[direct-upload] {' '.join(command[1:])}")
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    figures = None
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            print(f"  {line}", end="")
+            if line.startswith("{"):
+                figures = json.loads(line)
+    finally:
+        if process.poll() is None and figures is None:
+            process.terminate()
+    if process.wait() != 0 or figures is None:
+        raise SystemExit(f"bench.bench_direct_upload failed ({process.returncode})")
+    result = Result(
+        f"Upload {size_mb} MB direct (url + SDK upload + complete)/raw upload_blob", figures["ratio"], "<=",
+        DIRECT_UPLOAD_GOAL,
+        notes=f"{figures['direct_s']:.2f} vs {figures['raw_s']:.2f} s; complete {figures['complete_s']:.2f} s "
+              f"(copy {figures['copy_s']:.2f}, reads {figures['reads_s']:.2f}, MD5 CPU {figures['md5_cpu_s']:.2f})",
+    )
+    print(f"  {result.line()}")
+    return [result]
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Result]]] = {
     "validation": validation,
     "cold-start": cold_start,
     "initialize": initialize,
     "upload": upload,
+    "direct-upload": direct_upload,
 }
 
 

@@ -20,7 +20,6 @@ the total and the heaviest packages by cumulative time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics

@@ -35,9 +35,20 @@ from altinn_corr.tokens import (
     TokenOptions,
     TokenProvider,
 )
+from altinn_corr import direct_upload
 from altinn_corr.recipients import InvalidRecipient
 from altinn_corr.recipients import normalize as normalize_recipient
-from altinn_corr.uploads import MIB, ResumeState, Uploader, UploadSpec, check_chunk_size, check_file_type
+from altinn_corr.uploads import (
+    MIB,
+    ResumeState,
+    Uploader,
+    UploadOutcome,
+    UploadSpec,
+    check_chunk_size,
+    check_file_type,
+    file_md5,
+    with_retries,
+)
 
 DEFAULT_BASE_URL = "http://localhost:7071"
 MAX_RECIPIENTS = 500
@@ -301,6 +312,8 @@ def _upload_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @_upload_options
 @_option("--resume", "resume_id", metavar="ATTACHMENT_ID", help="Resume the upload of this attachment.")
 @_option("--new", is_flag=True, help="Start a new attachment even if an unfinished upload of this file is known.")
+@_option("--direct", is_flag=True, help="Upload straight to storage with an upload URL (the default above "
+                                         "256 MiB when the server offers it; --chunked turns that off).")
 @_option("--wait", is_flag=True, help="Wait until the attachment is Published (or Failed).")
 @_option("--timeout", type=float, default=600, show_default=True, help="Seconds --wait waits.")
 def upload_command(
@@ -315,6 +328,7 @@ def upload_command(
     chunked: bool,
     resume_id: str | None,
     new: bool,
+    direct: bool,
     wait: bool,
     timeout: float,
 ) -> None:
@@ -322,7 +336,9 @@ def upload_command(
 
     The MD5 of the file is sent as the checksum. Files larger than the chunk size go in chunks
     (Content-Range); if an upload is interrupted, running the same command again resumes it
-    from what the service has stored.
+    from what the service has stored. With --direct (by default above 256 MiB, when the server
+    offers it) the file goes straight to storage through an upload URL; --direct --resume ID
+    sends it again.
     """
     spec = UploadSpec(
         path=file,
@@ -337,7 +353,11 @@ def upload_command(
         new=new,
     )
     uploader = Uploader(env.client, ResumeState(), env.progress())
-    outcome = uploader.upload(spec)
+    outcome = None
+    if direct or (not chunked and resume_id is None and file.stat().st_size > direct_upload.DIRECT_ABOVE):
+        outcome = _upload_direct(env, spec, uploader, explicit=direct)
+    if outcome is None:
+        outcome = uploader.upload(spec)
     overview = outcome.overview
     if outcome.resumed:
         env.note(f"Resumed attachment {outcome.attachment_id}: sent {outcome.sent_bytes} bytes.")
@@ -345,6 +365,53 @@ def upload_command(
         overview = uploader.wait_for_upload(outcome.attachment_id, timeout=timeout)
     env.out(overview, lambda: click.echo(outcome.attachment_id))
     env.note(f"Status: {overview.get('status')}")
+
+
+def _upload_direct(env: Env, spec: UploadSpec, uploader: Uploader, *, explicit: bool) -> UploadOutcome | None:
+    """The direct upload (altinn_corr.direct_upload); None: not offered, use the upload endpoint
+    for the attachment initialized here (``spec.resume_id``), without hashing the file again.
+
+    Resume: the attachment is remembered (its own key in the state file, which the chunked
+    uploader never reads) until complete answers, so running the same command again continues
+    with the same attachment: a new URL, the file sent again, complete."""
+    check_file_type(spec.file_name or spec.path.name)  # before hashing: a refused file costs nothing
+    stat = spec.path.stat()
+    key = "direct:" + ResumeState.key(env.client.base_url, spec, stat.st_size, stat.st_mtime_ns)
+    state = uploader.state
+    attachment_id = spec.resume_id
+    resumed = attachment_id is not None
+    if attachment_id is None and not spec.new and state is not None:
+        entry = state.get(key)
+        if entry:
+            attachment_id, resumed = entry["attachmentId"], True
+    if attachment_id is None:
+        checksum = file_md5(spec.path, uploader.progress)
+        attachment_id = with_retries(lambda: env.client.initialize_attachment(spec.initialize_body(checksum)))
+        if state is not None:
+            state.put(key, attachment_id, checksum)
+    try:
+        overview = direct_upload.upload(env.client, attachment_id, spec.path, uploader.progress)
+    except direct_upload.NotOffered:
+        if state is not None:
+            state.delete(key)
+        if explicit:
+            raise CliError("this server does not offer direct uploads (no upload/url endpoint)",
+                           hint=f"upload without --direct: add --resume {attachment_id}") from None
+        spec.resume_id = attachment_id
+        return None
+    except ApiError as exc:
+        if resumed and exc.error_code == 2005:  # completed meanwhile (the answer was lost), or failed
+            overview = env.client.attachment(attachment_id)
+            if overview.get("status") in ("Published", "UploadProcessing"):
+                if state is not None:
+                    state.delete(key)
+                return UploadOutcome(attachment_id, overview, True, 0)
+        if state is not None and exc.error_code is not None:
+            state.delete(key)  # the API's verdict on this attachment (2005, 2008...): the next run starts afresh
+        raise
+    if state is not None:
+        state.delete(key)
+    return UploadOutcome(attachment_id, overview, resumed, stat.st_size)
 
 
 def _chunk_size(mib: int) -> int:

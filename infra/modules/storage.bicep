@@ -39,6 +39,7 @@ var dataContainerNames = [
   'correspondences'
   'attachments'
   'attachment-records'
+  'attachment-uploads'
 ]
 var queueNames = [
   'correspondence-publish'
@@ -116,6 +117,42 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
     publicAccess: 'None'
   }
 }]
+
+// Staging blobs of direct uploads (attachment-uploads/): complete deletes its own, and the
+// retention job those of abandoned uploads, but a still-valid upload URL may write one again
+// afterwards (up to ATTACHMENT_UPLOAD_URL_MINUTES). Nothing reads them; this drops leftovers.
+resource stagingCleanup 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-direct-upload-staging-blobs'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'attachment-uploads/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: 8
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage

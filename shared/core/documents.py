@@ -161,6 +161,7 @@ class UploadState(Stored):
     """An upload in progress (absent when none is).
 
     ``single``: one request carries the whole file; the state only marks the claim.
+    ``direct``: the client uploads to a staging blob with an upload URL (a SAS), then completes.
     ``chunked``: ``Content-Range`` requests; ``ranges`` are the byte ranges ``[start, end)``
     already staged as blocks (coalesced, sorted). Blocks are laid out on a fixed grid of
     ``blockSize`` bytes (block ``i`` covers ``[i*blockSize, (i+1)*blockSize)``, the last one
@@ -169,7 +170,7 @@ class UploadState(Stored):
     hashed at completion by reading the committed blob back.
     """
 
-    mode: Literal["single", "chunked"]
+    mode: Literal["single", "chunked", "direct"]
     started: datetime
     total: int | None = None
     blockSize: int | None = None
@@ -181,6 +182,9 @@ class UploadState(Stored):
     completing: datetime | None = None
     # When the retention job abandons the upload if it is still open (None: older records).
     abandonAt: datetime | None = None
+    # ``direct``: the staging blob (container ``attachment-uploads``) the current upload URL
+    # may write; ``total`` is the size the client declared when it asked for the URL.
+    staging: str | None = None
 
     def received(self) -> int:
         return sum(end - start for start, end in self.ranges)

@@ -74,6 +74,8 @@ ATTACHMENT_MIN_EXPIRATION_DAYS = "ATTACHMENT_MIN_EXPIRATION_DAYS"
 # have declared in chunked uploads that are not finished.
 ATTACHMENT_UPLOAD_TIMEOUT_HOURS = "ATTACHMENT_UPLOAD_TIMEOUT_HOURS"
 ATTACHMENT_UPLOAD_QUOTA_BYTES = "ATTACHMENT_UPLOAD_QUOTA_BYTES"
+# How long an upload URL (POST .../attachment/{id}/upload/url, a blob SAS) stays valid, in minutes.
+ATTACHMENT_UPLOAD_URL_MINUTES = "ATTACHMENT_UPLOAD_URL_MINUTES"
 
 
 class MissingSettingError(RuntimeError):

@@ -158,3 +158,11 @@ class ValidationHandshake(ResponseModel):
     """Event Grid's subscription validation: the code it sent, echoed."""
 
     validation_response: str
+
+
+# --- direct uploads (docs/attachments.md, "Direct upload to storage") ----------------------
+class UploadUrl(ResponseModel):
+    """``POST /attachment/{id}/upload/url``: where to upload the file with any Azure Storage client."""
+
+    upload_url: str
+    expires_at: DateTimeOffset

@@ -81,10 +81,12 @@ def file_size_error() -> errors.ProblemError:
 
 
 # --- uploads ---------------------------------------------------------------------------------
-def check_can_start_upload(record: AttachmentRecord, chunked_upload_ok: bool = False) -> None:
+def check_can_start_upload(record: AttachmentRecord, chunked_upload_ok: bool = False, direct_upload_ok: bool = False) -> None:
     """2005 (ever UploadProcessing: quirk Q14; or an upload in progress), 2003 (linked),
-    then 2006 for a purged attachment (upstream would upload it; we refuse)."""
-    in_progress_chunked = chunked_upload_ok and record.upload is not None and record.upload.mode == "chunked"
+    then 2006 for a purged attachment (upstream would upload it; we refuse). An open upload
+    of the kind the caller continues (``chunked_upload_ok``, ``direct_upload_ok``) passes."""
+    mode = record.upload.mode if record.upload is not None else None
+    in_progress_chunked = (chunked_upload_ok and mode == "chunked") or (direct_upload_ok and mode == "direct")
     if not in_progress_chunked and (record.has_status(AttachmentStatus.UploadProcessing) or record.upload is not None):
         raise errors.FILE_ALREADY_UPLOADED.error()
     if record.is_linked():
@@ -117,6 +119,41 @@ def start_chunked_upload(
         abandonAt=now + upload_timeout(),
     )
     return save(record.upload)
+
+
+def start_direct_upload(
+    record: AttachmentRecord, total: int, staging: str, now: datetime
+) -> Decision[Optional[UploadState]]:
+    """An upload URL was asked for: record ``UploadProcessing`` and a ``direct`` upload whose
+    current staging blob is ``staging``, or point an open direct upload at a new staging blob
+    (its URL expired, or the client starts over). Outcome: the state it replaced, if any (the
+    caller deletes that staging blob). Refused while a completion runs (2005)."""
+    check_can_start_upload(record, direct_upload_ok=True)
+    previous = record.upload
+    if previous is not None:
+        if previous.total != total:
+            raise errors.HttpProblem(400, f"This direct upload was started for {previous.total} bytes; size must say so.")
+        if previous.completing is not None and now - as_utc(previous.completing) <= COMPLETION_STALE_AFTER:
+            raise errors.FILE_ALREADY_UPLOADED.error()
+        record.upload = previous.model_copy(update={"staging": staging, "completing": None})
+        return save(previous)
+    record.add_status(AttachmentStatus.UploadProcessing, TEXT_UPLOAD_PROCESSING)
+    record.upload = UploadState(mode="direct", started=now, total=total, staging=staging, abandonAt=now + upload_timeout())
+    return save(None)
+
+
+def claim_direct_completion(record: AttachmentRecord, now: datetime) -> Decision[UploadState]:
+    """``upload/complete``: claim the open direct upload (of two completes, one gets 2005).
+    Without one: the upload endpoint's errors (2005, 2003, 2006), or 400 when no URL was asked for."""
+    state = record.upload
+    if state is None or state.mode != "direct":
+        check_can_start_upload(record)
+        raise errors.HttpProblem(400, "No direct upload is open: ask for an upload URL (POST .../upload/url) first.")
+    check_can_start_upload(record, direct_upload_ok=True)
+    if state.completing is not None and now - as_utc(state.completing) <= COMPLETION_STALE_AFTER:
+        raise errors.FILE_ALREADY_UPLOADED.error()
+    state.completing = now
+    return save(state)
 
 
 def check_same_total(state: UploadState, total: int) -> None:

@@ -93,9 +93,9 @@ def commit_blocks(blob, total: int, block_size: int) -> None:
     blob.commit_block_list(blocks, content_settings=ContentSettings(content_type="application/octet-stream"))
 
 
-def hash_committed(blob, hasher, start: int, total: int, range_size: int) -> None:
+def hash_committed(blob, hasher, start: int, total: int, range_size: int, concurrency: int = READBACK_CONCURRENCY) -> None:
     """Feed ``[start, total)`` of the committed blob to ``hasher`` in order, with a few ranged
-    reads in flight (memory: READBACK_CONCURRENCY x range_size)."""
+    reads in flight (memory: concurrency x range_size)."""
     offsets = list(range(start, total, range_size))
 
     def read(offset: int) -> bytes:
@@ -105,12 +105,12 @@ def hash_committed(blob, hasher, start: int, total: int, range_size: int) -> Non
     futures: list[Future] = []
     index = 0
     try:
-        for offset in offsets[:READBACK_CONCURRENCY]:
+        for offset in offsets[:concurrency]:
             futures.append(_pool.submit(read, offset))
         while index < len(offsets):
             data = futures[index].result()
             futures[index] = None  # type: ignore[call-overload] - drop the bytes once hashed
-            nxt = index + READBACK_CONCURRENCY
+            nxt = index + concurrency
             if nxt < len(offsets):
                 futures.append(_pool.submit(read, offsets[nxt]))
             hasher.update(data)

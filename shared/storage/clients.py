@@ -40,8 +40,11 @@ Profile = Literal["request", "background"]
 CORRESPONDENCES_CONTAINER = "correspondences"
 ATTACHMENTS_CONTAINER = "attachments"
 ATTACHMENT_RECORDS_CONTAINER = "attachment-records"
+# Staging blobs of direct uploads (shared.storage.direct_upload): only upload URLs write here,
+# and nothing reads it but the copy into ``attachments``.
+UPLOADS_CONTAINER = "attachment-uploads"
 PUBLISH_QUEUE = "correspondence-publish"
-CONTAINERS = (CORRESPONDENCES_CONTAINER, ATTACHMENTS_CONTAINER, ATTACHMENT_RECORDS_CONTAINER)
+CONTAINERS = (CORRESPONDENCES_CONTAINER, ATTACHMENTS_CONTAINER, ATTACHMENT_RECORDS_CONTAINER, UPLOADS_CONTAINER)
 QUEUES = (PUBLISH_QUEUE, f"{PUBLISH_QUEUE}-poison")
 
 # Enough connections for the worker's thread pool plus parallel block uploads.

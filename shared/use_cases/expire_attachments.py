@@ -7,7 +7,8 @@
 * An upload still open at its ``abandonAt`` (``ATTACHMENT_UPLOAD_TIMEOUT_HOURS`` after a chunked
   upload started, default 24; 10 minutes after a single-request one) is abandoned: ``Failed``,
   the blob deleted (deleting a block blob discards its staged blocks; Azure would drop
-  uncommitted blocks after 7 days anyway), and a chunked upload's quota released.
+  uncommitted blocks after 7 days anyway), a direct upload's staging blob deleted, and a chunked
+  or direct upload's quota released.
 
 Candidates come from the blob index (``attachment_store.due``: the records' ``expiresAt`` and
 ``abandonAt`` tags, written with each record), so a run reads only records with work due, never
@@ -27,7 +28,7 @@ from datetime import datetime
 from shared.core.clock import utcnow
 from shared.core.identifiers import organization_of
 from shared.rules import attachment_retention as retention
-from shared.storage import attachment_store, blocks
+from shared.storage import attachment_store, blocks, direct_upload
 from shared.use_cases.upload_attachment import release
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,9 @@ def _abandon(attachment_id: uuid.UUID, now: datetime) -> int:
     if updated is None or updated.outcome is None:
         return 0
     blocks.delete_blob_background(attachment_id)
-    if updated.outcome.mode == "chunked":
+    if updated.outcome.mode == "direct":  # its staging blob (the URL may not have expired yet)
+        direct_upload.delete_staging(updated.outcome.staging, profile="background")
+    if updated.outcome.mode in ("chunked", "direct"):
         release(organization_of(updated.document.sender), attachment_id, profile="background")
     logger.info("the %s upload of attachment %s was abandoned", updated.outcome.mode, attachment_id)
     return 1

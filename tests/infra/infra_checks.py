@@ -53,7 +53,7 @@ REQUIRED_APP_SETTINGS = {
 }
 STORAGE_CONNECTIONS = ("AzureWebJobsStorage", "CorrespondenceStorage")
 
-DATA_CONTAINERS = {"correspondences", "attachments", "attachment-records"}
+DATA_CONTAINERS = {"correspondences", "attachments", "attachment-records", "attachment-uploads"}
 QUEUES = {"correspondence-publish", "correspondence-publish-poison"}
 TABLES = {"CorrespondenceRequests"}
 

@@ -18,6 +18,7 @@ OPTIONAL_SETTINGS_NOT_SET_BY_INFRA: dict[str, str] = {
     "PUBLISH_BUSY_SPACING_MS": "shared.core.capacity's default (100 ms between publish messages while the API is busy)",
     "ATTACHMENT_UPLOAD_QUOTA_BYTES": "the code's default (100 GB per organisation) is the intended production value",
     "ATTACHMENT_UPLOAD_TIMEOUT_HOURS": "the code's default (24 h) is the intended production value",
+    "ATTACHMENT_UPLOAD_URL_MINUTES": "the code's default (60 minutes per upload URL) is the intended production value",
     "TOKEN_MAX_LIFETIME_MINUTES": "the code's default (24 h) covers Altinn, Maskinporten and Entra ID tokens",
     "MALWARE_SCAN_WEBHOOK_ROLE": "optional, with MALWARE_SCAN_WEBHOOK_AUDIENCE; default AzureEventGridSecureWebhookSubscriber",
     "WEBSITE_HOSTNAME": "set by the App Service platform itself",
