@@ -61,13 +61,10 @@ def initialize(quick: bool) -> list[Result]:
     return bench_initialize.run(quick)
 
 
-def upload(quick: bool) -> list[Result]:
-    """``bench/bench_upload.py`` (through ``bench/upload.py``: a cheap data source on both
-    sides) in a process of its own, its output streamed, judged here."""
-    single_mb, chunked_mb, chunk_mib = (20, 128, 32) if quick else (100, 1024, 32)
-    command = [sys.executable, "-m", "bench.upload", "--single-mb", str(single_mb),
-               "--chunked-mb", str(chunked_mb), "--chunk-mb", str(chunk_mib)]
-    print(f"[upload] {' '.join(command[1:])}")
+def _streamed(label: str, command: list[str]) -> dict:
+    """Run a benchmark in a process of its own, its output streamed; its figures are the JSON
+    line it prints."""
+    print(f"[{label}] {' '.join(command[1:])}")
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     figures = None
     assert process.stdout is not None
@@ -80,7 +77,17 @@ def upload(quick: bool) -> list[Result]:
         if process.poll() is None and figures is None:  # interrupted: stop it (it stops its host)
             process.terminate()
     if process.wait() != 0 or figures is None:
-        raise SystemExit(f"bench.upload failed ({process.returncode})")
+        raise SystemExit(f"{command[2]} failed ({process.returncode})")
+    return figures
+
+
+def upload(quick: bool) -> list[Result]:
+    """``bench/bench_upload.py`` (through ``bench/upload.py``: a cheap data source on both
+    sides) in a process of its own, its output streamed, judged here."""
+    single_mb, chunked_mb, chunk_mib = (20, 128, 32) if quick else (100, 1024, 32)
+    command = [sys.executable, "-m", "bench.upload", "--single-mb", str(single_mb),
+               "--chunked-mb", str(chunked_mb), "--chunk-mb", str(chunk_mib)]
+    figures = _streamed("upload", command)
     chunk_limit = 2 * chunk_mib + 64
     # One request is its own chunk: the host holds the body (as Functions does), so the bound
     # is 2 x body + 64 MB there.
@@ -110,20 +117,7 @@ def direct_upload(quick: bool) -> list[Result]:
     upload_blob to the URL + upload/complete, against upload_blob of the same bytes."""
     size_mb = 256 if quick else 1024
     command = [sys.executable, "-m", "bench.bench_direct_upload", "--mb", str(size_mb)]
-    print(f"[direct-upload] {' '.join(command[1:])}")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    figures = None
-    assert process.stdout is not None
-    try:
-        for line in process.stdout:
-            print(f"  {line}", end="")
-            if line.startswith("{"):
-                figures = json.loads(line)
-    finally:
-        if process.poll() is None and figures is None:
-            process.terminate()
-    if process.wait() != 0 or figures is None:
-        raise SystemExit(f"bench.bench_direct_upload failed ({process.returncode})")
+    figures = _streamed("direct-upload", command)
     result = Result(
         f"Upload {size_mb} MB direct (url + SDK upload + complete)/raw upload_blob", figures["ratio"], "<=",
         DIRECT_UPLOAD_GOAL,
