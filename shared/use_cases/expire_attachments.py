@@ -28,8 +28,8 @@ from datetime import datetime
 from shared.core.clock import utcnow
 from shared.core.identifiers import organization_of
 from shared.rules import attachment_retention as retention
-from shared.storage import attachment_store, blocks, direct_upload
-from shared.use_cases.upload_attachment import release
+from shared.storage import attachment_store, blocks
+from shared.use_cases.upload_attachment import discard_upload
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +79,6 @@ def _abandon(attachment_id: uuid.UUID, now: datetime) -> int:
     if updated is None or updated.outcome is None:
         return 0
     blocks.delete_blob_background(attachment_id)
-    if updated.outcome.mode == "direct":  # its staging blob (the URL may not have expired yet)
-        direct_upload.delete_staging(updated.outcome.staging, profile="background")
-    if updated.outcome.mode in ("chunked", "direct"):
-        release(organization_of(updated.document.sender), attachment_id, profile="background")
+    discard_upload(organization_of(updated.document.sender), attachment_id, updated.outcome, profile="background")
     logger.info("the %s upload of attachment %s was abandoned", updated.outcome.mode, attachment_id)
     return 1

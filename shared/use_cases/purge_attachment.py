@@ -15,9 +15,9 @@ from shared.core import errors
 from shared.core.identifiers import organization_of
 from shared.core.operations import Answer, Operation
 from shared.rules import attachment_lifecycle as lifecycle
-from shared.storage import blocks, direct_upload
+from shared.storage import blocks
 from shared.use_cases.attachment_access import accessible, update_existing
-from shared.use_cases.upload_attachment import release
+from shared.use_cases.upload_attachment import discard_upload
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,5 @@ def purge_attachment(caller: Caller, attachment_id: uuid.UUID) -> None:
     lifecycle.check_purgeable(accessible(caller, attachment_id))
     updated = update_existing(attachment_id, lifecycle.purge)
     blocks.delete_blob(attachment_id)
-    if updated.outcome is not None and updated.outcome.mode == "direct":
-        direct_upload.delete_staging(updated.outcome.staging)
-    if updated.outcome is not None and updated.outcome.mode in ("chunked", "direct"):
-        release(organization_of(updated.document.sender), attachment_id)
+    discard_upload(organization_of(updated.document.sender), attachment_id, updated.outcome)
     logger.info("attachment %s purged", attachment_id)

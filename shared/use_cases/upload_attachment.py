@@ -42,7 +42,7 @@ from shared.models.ranges import (
 from shared.models.responses import AttachmentOverview, UploadedRange, UploadProgress
 from shared.rules import attachment_lifecycle as lifecycle
 from shared.rules import upload_quota as quota_rules
-from shared.storage import attachment_store, blocks, clients, md5_state, upload_quota
+from shared.storage import attachment_store, blocks, clients, direct_upload, md5_state, upload_quota
 from shared.use_cases.attachment_access import accessible, update_existing
 from shared.use_cases.get_attachment import get_attachment
 
@@ -169,10 +169,10 @@ def _upload_single(attachment_id: uuid.UUID, body: bytes | memoryview) -> Attach
         _fail(attachment_id, lifecycle.TEXT_UPLOAD_FAILED)
         blocks.delete_blob(attachment_id)
         raise errors.UPLOAD_FAILED.error() from None
-    return _finish(attachment_id, len(body), md5)
+    return finish_upload(attachment_id, len(body), md5)
 
 
-def _finish(attachment_id: uuid.UUID, size: int, md5: str) -> AttachmentRecord:
+def finish_upload(attachment_id: uuid.UUID, size: int, md5: str) -> AttachmentRecord:
     """Verify the declared checksum and record the outcome (the blob is committed)."""
     record = attachment_store.read(attachment_id)
     if record is None:  # records are never deleted; be safe anyway
@@ -280,6 +280,18 @@ def release(organization: str, attachment_id: uuid.UUID, profile: clients.Profil
         logger.warning("could not release the upload quota of attachment %s (%s)", attachment_id, type(exc).__name__)
 
 
+def discard_upload(organization: str, attachment_id: uuid.UUID, state: Optional[UploadState],
+                   profile: clients.Profile = "request") -> None:
+    """Give up what an upload that ended unfinished (purge, abandonment) holds besides the
+    attachment's blob: a direct upload's staging blob, a chunked or direct upload's quota."""
+    if state is None:
+        return
+    if state.mode == "direct":  # the URL may not have expired yet
+        direct_upload.delete_staging(state.staging, profile=profile)
+    if state.mode in ("chunked", "direct"):
+        release(organization, attachment_id, profile=profile)
+
+
 def _maybe_complete(attachment_id: uuid.UUID, total: int) -> Optional[UploadResult]:
     """Status query: complete a stalled completion, else report the stored ranges."""
     updated = update_existing(attachment_id, lifecycle.claim_stalled_completion)
@@ -300,14 +312,14 @@ def _complete(attachment_id: uuid.UUID, state: UploadState) -> None:
             blocks.hash_committed(blob, hasher, hashed_from, state.total, blocks.READBACK_RANGE)
         digest = md5_state.hexdigest(hasher)
     except BaseException:
-        _release_completion(attachment_id)  # the next chunk or status request tries again
+        release_completion(attachment_id)  # the next chunk or status request tries again
         raise
     logger.info(
         "attachment %s: chunked upload committed, %d of %d bytes hashed at completion",
         attachment_id, state.total - hashed_from, state.total,
     )
     try:
-        record = _finish(attachment_id, state.total, digest)
+        record = finish_upload(attachment_id, state.total, digest)
     except errors.ProblemError:  # checksum mismatch: the upload is over (Failed)
         _release_of(attachment_id)
         raise
@@ -320,7 +332,7 @@ def _release_of(attachment_id: uuid.UUID) -> None:
         release(organization_of(record.sender), attachment_id)
 
 
-def _release_completion(attachment_id: uuid.UUID) -> None:
+def release_completion(attachment_id: uuid.UUID) -> None:
     try:
         attachment_store.update(attachment_id, lifecycle.release_completion)
     except Exception as exc:  # noqa: BLE001 - storage may be what failed; the claim goes stale

@@ -5,7 +5,7 @@ one gets 2005), check the staging blob is committed and as long as declared (400
 the upload stays open, so the client can upload again, with a new URL if it expired), copy it
 server-side into the attachment's blob, where no URL can reach it, compute the MD5 of that
 copy (ranged parallel reads fed to hashlib in order: memory flat in the file size), delete the
-staging blob, and finish exactly as an upload does (``upload_attachment._finish``): 2008 on a
+staging blob, and finish exactly as an upload does (``upload_attachment.finish_upload``): 2008 on a
 mismatch with the declared checksum (blob deleted, ``Failed``), else size and MD5 recorded and
 ``Published`` (or ``UploadProcessing`` until the malware scan). The quota reservation is
 released once the upload is over. The answer is the upload endpoint's: the overview.
@@ -30,7 +30,7 @@ from shared.rules import attachment_lifecycle as lifecycle
 from shared.storage import direct_upload
 from shared.use_cases.attachment_access import accessible, update_existing
 from shared.use_cases.get_attachment import get_attachment
-from shared.use_cases.upload_attachment import _finish, _release_completion, release
+from shared.use_cases.upload_attachment import finish_upload, release_completion, release
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +89,10 @@ def _complete(caller: Caller, attachment_id: uuid.UUID) -> None:
         timings["md5"] = time.perf_counter() - started
     except (AzureError, direct_upload.CopyFailed) as exc:
         logger.warning("completing the direct upload of %s failed (%s)", attachment_id, type(exc).__name__)
-        _release_completion(attachment_id)  # the client may complete again
+        release_completion(attachment_id)  # the client may complete again
         raise errors.UPLOAD_FAILED.error() from None
     except BaseException:
-        _release_completion(attachment_id)
+        release_completion(attachment_id)
         raise
     direct_upload.delete_staging(state.staging)
     # Where complete spends its time (docs/benchmarks.md); no personal data in it.
@@ -100,6 +100,6 @@ def _complete(caller: Caller, attachment_id: uuid.UUID) -> None:
                 attachment_id, size, timings["copy"], timings["md5"])
     organization = organization_of(record.sender)
     try:
-        _finish(attachment_id, size, md5)
+        finish_upload(attachment_id, size, md5)
     finally:  # finished or failed its checksum: the upload is over either way
         release(organization, attachment_id)

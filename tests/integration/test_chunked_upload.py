@@ -221,7 +221,7 @@ def test_crashed_completion_is_finished_by_a_later_query(token_issuer, monkeypat
 
     real = blocks.commit_blocks
     monkeypatch.setattr(blocks, "commit_blocks", crash)
-    monkeypatch.setattr(attachments, "_release_completion", lambda attachment_id: None)  # died: no cleanup
+    monkeypatch.setattr(attachments, "release_completion", lambda attachment_id: None)  # died: no cleanup
     with pytest.raises(KeyboardInterrupt):
         send(token_issuer, attachment_id, data, 4 * BLOCK, TOTAL)
     monkeypatch.setattr(blocks, "commit_blocks", real)
